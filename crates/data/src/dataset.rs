@@ -1,0 +1,105 @@
+//! The in-memory data set type shared by loaders, splitters and the trainer.
+
+/// A labelled data set held in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// Short name, used in logs and manifests (`digits`, `blobs`).
+    pub name: String,
+    /// Features, `n_samples × n_features`, row-major.
+    pub features: Vec<f32>,
+    /// Class labels, `n_samples` of them, each in `0..n_classes`.
+    pub labels: Vec<usize>,
+    /// Number of features per sample.
+    pub n_features: usize,
+    /// Number of classes.
+    pub n_classes: usize,
+}
+
+impl Dataset {
+    /// Number of samples.
+    pub fn n_samples(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// The features of sample `index` (`n_features` values).
+    pub fn row(&self, index: usize) -> &[f32] {
+        &self.features[index * self.n_features..(index + 1) * self.n_features]
+    }
+
+    /// The samples at `indices`, in that order, as a new data set with the same name and classes.
+    pub fn subset(&self, indices: &[usize]) -> Dataset {
+        let mut features = Vec::with_capacity(indices.len() * self.n_features);
+        for &index in indices {
+            features.extend_from_slice(self.row(index));
+        }
+        Dataset {
+            name: self.name.clone(),
+            features,
+            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+            n_features: self.n_features,
+            n_classes: self.n_classes,
+        }
+    }
+
+    /// Number of samples in each class, indexed by class.
+    pub fn class_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.n_classes];
+        for &label in &self.labels {
+            counts[label] += 1;
+        }
+        counts
+    }
+}
+
+/// Why a data set could not be built or read.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// A data file could not be decoded.
+    #[error("{source_name}: line {line}: {message}")]
+    Decode {
+        /// The file or embedded asset being read.
+        source_name: String,
+        /// 1-based line number of the problem.
+        line: usize,
+        /// What was wrong and what was expected.
+        message: String,
+    },
+    /// Reading a data file failed.
+    #[error("{source_name}: {error}")]
+    Io {
+        /// The file or embedded asset being read.
+        source_name: String,
+        /// The underlying error.
+        error: std::io::Error,
+    },
+    /// A parameter is out of range.
+    #[error("{name} = {value} is invalid: {allowed}")]
+    InvalidParameter {
+        /// The parameter's name.
+        name: &'static str,
+        /// The offending value, formatted.
+        value: String,
+        /// What is allowed.
+        allowed: &'static str,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subset_keeps_rows_and_labels_together() {
+        let data = Dataset {
+            name: "t".into(),
+            features: vec![0.0, 1.0, 10.0, 11.0, 20.0, 21.0],
+            labels: vec![0, 1, 0],
+            n_features: 2,
+            n_classes: 2,
+        };
+        let picked = data.subset(&[2, 0]);
+        assert_eq!(picked.features, vec![20.0, 21.0, 0.0, 1.0]);
+        assert_eq!(picked.labels, vec![0, 0]);
+        assert_eq!(data.class_counts(), vec![2, 1]);
+    }
+}
