@@ -1,0 +1,20 @@
+//! Training with candle: models initialised from our own seeded generator, the label-smoothed
+//! cross-entropy of REFERENCE.md §1, SGD with momentum and AdamW, learning-rate schedules, and the
+//! per-epoch metrics (clean test accuracy, NLL, ECE, noisy/clean training accuracy, memorisation).
+//!
+//! This is the only crate that knows candle. Inputs are `data::Dataset`s plus noisy label slices;
+//! outputs are plain numbers ([`RunOutcome`]).
+
+mod loss;
+mod metrics;
+mod model;
+mod optim;
+mod train;
+
+pub use loss::{label_smoothed_cross_entropy, smoothed_targets};
+pub use metrics::{ECE_BINS, EvalMetrics, evaluate_log_probs, expected_calibration_error};
+pub use model::{Mlp, ModelKind};
+pub use optim::{OptimizerParams, Schedule, SgdMomentum};
+pub use train::{
+    EpochMetrics, RunOutcome, RunStatus, TrainData, TrainError, TrainParams, TrainSeeds, train,
+};

@@ -1,0 +1,276 @@
+//! The training loop of one run, and what it reports.
+
+use candle_core::{DType, Device, Tensor};
+use data::Dataset;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::loss::label_smoothed_cross_entropy;
+use crate::metrics::{evaluate_log_probs, ratio};
+use crate::model::{Mlp, ModelKind};
+use crate::optim::{OptimizerParams, Schedule};
+
+/// Rows evaluated per forward pass, so evaluation memory stays bounded on large splits.
+const EVAL_CHUNK_ROWS: usize = 8192;
+
+/// Everything that decides how one run trains, except its data and seeds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainParams {
+    /// The model.
+    pub model: ModelKind,
+    /// The optimiser and its hyper-parameters.
+    pub optimizer: OptimizerParams,
+    /// The learning-rate schedule, applied per step.
+    pub schedule: Schedule,
+    /// Number of passes over the training split (≥ 1).
+    pub epochs: usize,
+    /// Samples per minibatch (≥ 1); the last batch of an epoch may be smaller.
+    pub batch_size: usize,
+    /// Label-smoothing ε in [0, 1]; 0 is hard targets.
+    pub label_smoothing: f64,
+}
+
+/// The seeds of a run's random streams. Runs that share them (every ε at one noise rate and seed)
+/// start from the same weights and see the same minibatches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrainSeeds {
+    /// Seeds the initial weights.
+    pub init: u64,
+    /// Seeds the minibatch order.
+    pub order: u64,
+}
+
+/// The data of one run: features with clean labels, and the noisy labels trained on.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainData<'a> {
+    /// Training features and their clean labels.
+    pub train: &'a Dataset,
+    /// The labels the model is trained on (`train.n_samples()` of them).
+    pub train_noisy: &'a [usize],
+    /// Validation features (their clean labels are not used).
+    pub validation: &'a Dataset,
+    /// The validation labels model selection sees (noisy, like the training labels).
+    pub validation_noisy: &'a [usize],
+    /// Test features and clean labels.
+    pub test: &'a Dataset,
+}
+
+/// Metrics at the end of one epoch. Shares and accuracies are in [0, 1].
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochMetrics {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Learning rate of the epoch's first step.
+    pub learning_rate: f64,
+    /// Mean training loss over the epoch's minibatches (label-smoothed, in nats).
+    pub train_loss: f64,
+    /// Training accuracy against the noisy labels trained on.
+    pub train_accuracy_noisy: f64,
+    /// Training accuracy against the clean labels.
+    pub train_accuracy_clean: f64,
+    /// Among flipped training samples, the share predicted as their noisy label; `None` without
+    /// flipped samples.
+    pub memorised_share: Option<f64>,
+    /// Among flipped training samples, the share predicted as their clean label; `None` without
+    /// flipped samples.
+    pub corrected_share: Option<f64>,
+    /// Accuracy on the validation split against its noisy labels; `None` for an empty split.
+    pub validation_accuracy: Option<f64>,
+    /// Accuracy on the clean test split.
+    pub test_accuracy: f64,
+    /// Mean `−ln p_y` on the clean test split, in nats.
+    pub test_nll: f64,
+    /// Expected calibration error (15 bins) on the clean test split.
+    pub test_ece: f64,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Every epoch ran.
+    Finished,
+    /// A minibatch loss was NaN or infinite during this 1-based epoch; training stopped there.
+    Diverged {
+        /// The epoch in which the loss stopped being finite.
+        epoch: usize,
+    },
+}
+
+/// The result of one run: its status and the metrics of every completed epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutcome {
+    /// How the run ended.
+    pub status: RunStatus,
+    /// One entry per completed epoch, in order.
+    pub epochs: Vec<EpochMetrics>,
+}
+
+/// Why a run could not be trained at all (as opposed to diverging, which is an outcome).
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// A tensor operation failed.
+    #[error("tensor operation failed: {0}")]
+    Candle(#[from] candle_core::Error),
+    /// The inputs do not fit together or a parameter is out of range.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Trains one model and evaluates it after every epoch. Deterministic: the same data, parameters
+/// and seeds give bit-identical metrics whatever the number of threads.
+pub fn train(
+    data: &TrainData<'_>,
+    params: &TrainParams,
+    seeds: TrainSeeds,
+) -> Result<RunOutcome, TrainError> {
+    check_inputs(data, params)?;
+    let device = Device::Cpu;
+    let train = data.train;
+    let n_classes = train.n_classes;
+    let train_x = features_tensor(train, &device)?;
+    let noisy_labels: Vec<u32> = data.train_noisy.iter().map(|&l| l as u32).collect();
+    let train_y = Tensor::from_vec(noisy_labels, train.n_samples(), &device)?;
+    let validation_x = features_tensor(data.validation, &device)?;
+    let test_x = features_tensor(data.test, &device)?;
+
+    let model = Mlp::new(&params.model, train.n_features, n_classes, seeds.init)?;
+    let mut optimizer = params.optimizer.build(model.vars())?;
+    let mut order_rng = ChaCha8Rng::seed_from_u64(seeds.order);
+    let mut order: Vec<u32> = (0..train.n_samples() as u32).collect();
+    let steps_per_epoch = train.n_samples().div_ceil(params.batch_size);
+    let total_steps = steps_per_epoch * params.epochs;
+    let flipped: Vec<usize> = (0..train.n_samples())
+        .filter(|&i| data.train_noisy[i] != train.labels[i])
+        .collect();
+
+    let mut epochs = Vec::with_capacity(params.epochs);
+    for epoch in 1..=params.epochs {
+        order.shuffle(&mut order_rng);
+        let first_step = (epoch - 1) * steps_per_epoch;
+        let epoch_learning_rate = params.schedule.learning_rate(
+            params.optimizer.learning_rate(),
+            first_step,
+            total_steps,
+        );
+        let mut loss_sum = 0.0;
+        for (batch_index, batch) in order.chunks(params.batch_size).enumerate() {
+            let step = first_step + batch_index;
+            optimizer.set_learning_rate(params.schedule.learning_rate(
+                params.optimizer.learning_rate(),
+                step,
+                total_steps,
+            ));
+            let indices = Tensor::from_slice(batch, batch.len(), &device)?;
+            let logits = model.forward(&train_x.index_select(&indices, 0)?)?;
+            let loss = label_smoothed_cross_entropy(
+                &logits,
+                &train_y.index_select(&indices, 0)?,
+                params.label_smoothing,
+            )?;
+            let loss_value = loss.to_scalar::<f32>()?;
+            if !loss_value.is_finite() {
+                return Ok(RunOutcome {
+                    status: RunStatus::Diverged { epoch },
+                    epochs,
+                });
+            }
+            loss_sum += f64::from(loss_value);
+            optimizer.step(&loss.backward()?)?;
+        }
+
+        let train_eval =
+            evaluate_log_probs(&log_probs(&model, &train_x)?, n_classes, data.train_noisy);
+        let predictions = &train_eval.predictions;
+        let n_clean_correct = (0..train.n_samples())
+            .filter(|&i| predictions[i] == train.labels[i])
+            .count();
+        let n_memorised = flipped
+            .iter()
+            .filter(|&&i| predictions[i] == data.train_noisy[i])
+            .count();
+        let n_corrected = flipped
+            .iter()
+            .filter(|&&i| predictions[i] == train.labels[i])
+            .count();
+        let share = |count: usize| (!flipped.is_empty()).then(|| ratio(count, flipped.len()));
+        let validation_accuracy = (data.validation.n_samples() > 0).then(|| {
+            log_probs(&model, &validation_x)
+                .map(|lp| evaluate_log_probs(&lp, n_classes, data.validation_noisy).accuracy)
+        });
+        let test_eval =
+            evaluate_log_probs(&log_probs(&model, &test_x)?, n_classes, &data.test.labels);
+        epochs.push(EpochMetrics {
+            epoch,
+            learning_rate: epoch_learning_rate,
+            train_loss: loss_sum / steps_per_epoch as f64,
+            train_accuracy_noisy: train_eval.accuracy,
+            train_accuracy_clean: ratio(n_clean_correct, train.n_samples()),
+            memorised_share: share(n_memorised),
+            corrected_share: share(n_corrected),
+            validation_accuracy: validation_accuracy.transpose()?,
+            test_accuracy: test_eval.accuracy,
+            test_nll: test_eval.nll,
+            test_ece: test_eval.ece,
+        });
+    }
+    Ok(RunOutcome {
+        status: RunStatus::Finished,
+        epochs,
+    })
+}
+
+fn check_inputs(data: &TrainData<'_>, params: &TrainParams) -> Result<(), TrainError> {
+    let invalid = |message: String| Err(TrainError::Invalid(message));
+    if params.epochs == 0 || params.batch_size == 0 {
+        return invalid(format!(
+            "epochs ({}) and batch_size ({}) must both be at least 1",
+            params.epochs, params.batch_size
+        ));
+    }
+    if !(0.0..=1.0).contains(&params.label_smoothing) {
+        return invalid(format!(
+            "label smoothing {} is outside [0, 1]",
+            params.label_smoothing
+        ));
+    }
+    if data.train.n_samples() == 0 || data.test.n_samples() == 0 {
+        return invalid("the training and test splits must not be empty".into());
+    }
+    if data.train_noisy.len() != data.train.n_samples()
+        || data.validation_noisy.len() != data.validation.n_samples()
+    {
+        return invalid("noisy labels and features differ in length".into());
+    }
+    let n_classes = data.train.n_classes;
+    if data
+        .train_noisy
+        .iter()
+        .chain(data.validation_noisy)
+        .any(|&l| l >= n_classes)
+    {
+        return invalid(format!("a noisy label is outside the {n_classes} classes"));
+    }
+    Ok(())
+}
+
+fn features_tensor(data: &Dataset, device: &Device) -> candle_core::Result<Tensor> {
+    Tensor::from_slice(&data.features, (data.n_samples(), data.n_features), device)
+}
+
+/// Log-softmax of the model's logits for every row of `inputs`, row-major, in chunks.
+fn log_probs(model: &Mlp, inputs: &Tensor) -> candle_core::Result<Vec<f32>> {
+    let n_rows = inputs.dim(0)?;
+    let mut out = Vec::new();
+    for start in (0..n_rows).step_by(EVAL_CHUNK_ROWS) {
+        let rows = inputs.narrow(0, start, EVAL_CHUNK_ROWS.min(n_rows - start))?;
+        let log_probs = candle_nn::ops::log_softmax(&model.forward(&rows)?, 1)?;
+        out.extend(
+            log_probs
+                .to_dtype(DType::F32)?
+                .flatten_all()?
+                .to_vec1::<f32>()?,
+        );
+    }
+    Ok(out)
+}

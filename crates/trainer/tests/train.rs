@@ -1,0 +1,150 @@
+//! Training end to end on small synthetic data.
+
+use data::{BlobsParams, Dataset, blobs};
+use trainer::{
+    ModelKind, OptimizerParams, RunStatus, Schedule, TrainData, TrainParams, TrainSeeds, train,
+};
+
+fn splits() -> (Dataset, Dataset, Dataset) {
+    let all = blobs(&BlobsParams {
+        n_classes: 3,
+        n_features: 4,
+        n_samples: 300,
+        separation: 3.0,
+        seed: 1,
+    })
+    .unwrap();
+    // Samples are stored class by class; every third one goes to test, every tenth to validation.
+    let test: Vec<usize> = (0..300).filter(|i| i % 3 == 0).collect();
+    let validation: Vec<usize> = (0..300).filter(|i| i % 3 != 0 && i % 10 == 1).collect();
+    let train: Vec<usize> = (0..300).filter(|i| i % 3 != 0 && i % 10 != 1).collect();
+    (
+        all.subset(&train),
+        all.subset(&validation),
+        all.subset(&test),
+    )
+}
+
+fn params(epsilon: f64, optimizer: OptimizerParams) -> TrainParams {
+    TrainParams {
+        model: ModelKind::Mlp { hidden: vec![16] },
+        optimizer,
+        schedule: Schedule::Cosine,
+        epochs: 5,
+        batch_size: 16,
+        label_smoothing: epsilon,
+    }
+}
+
+fn sgd(learning_rate: f64) -> OptimizerParams {
+    OptimizerParams::Sgd {
+        learning_rate,
+        momentum: 0.9,
+        nesterov: true,
+        weight_decay: 1e-4,
+    }
+}
+
+const SEEDS: TrainSeeds = TrainSeeds { init: 3, order: 4 };
+
+#[test]
+fn a_separable_problem_is_learned_and_training_is_deterministic() {
+    let (train_set, validation, test) = splits();
+    let data = TrainData {
+        train: &train_set,
+        train_noisy: &train_set.labels,
+        validation: &validation,
+        validation_noisy: &validation.labels,
+        test: &test,
+    };
+    for optimizer in [
+        sgd(0.05),
+        OptimizerParams::AdamW {
+            learning_rate: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            weight_decay: 0.01,
+        },
+    ] {
+        let outcome = train(&data, &params(0.1, optimizer.clone()), SEEDS).unwrap();
+        assert_eq!(outcome.status, RunStatus::Finished);
+        assert_eq!(outcome.epochs.len(), 5);
+        let last = outcome.epochs.last().unwrap();
+        assert!(last.test_accuracy > 0.9, "{optimizer:?}: {last:?}");
+        assert_eq!(last.memorised_share, None, "no label was flipped");
+        assert!(last.validation_accuracy.unwrap() > 0.9);
+        // The same inputs give bit-identical metrics.
+        assert_eq!(
+            outcome,
+            train(&data, &params(0.1, optimizer), SEEDS).unwrap()
+        );
+    }
+}
+
+#[test]
+fn memorisation_is_measured_on_flipped_samples_only() {
+    let (train_set, validation, test) = splits();
+    // Flip every fifth training label to the next class.
+    let noisy: Vec<usize> = train_set
+        .labels
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| if i % 5 == 0 { (l + 1) % 3 } else { l })
+        .collect();
+    let data = TrainData {
+        train: &train_set,
+        train_noisy: &noisy,
+        validation: &validation,
+        validation_noisy: &validation.labels,
+        test: &test,
+    };
+    let outcome = train(&data, &params(0.0, sgd(0.05)), SEEDS).unwrap();
+    for epoch in &outcome.epochs {
+        let memorised = epoch.memorised_share.unwrap();
+        let corrected = epoch.corrected_share.unwrap();
+        assert!(memorised + corrected <= 1.0 + 1e-12);
+        // A flipped sample matches its noisy or its clean label, never both: with 20% of the
+        // labels flipped the two accuracies sum to at most 1 + 0.8.
+        assert!(epoch.train_accuracy_noisy + epoch.train_accuracy_clean <= 1.81);
+    }
+    // Five short epochs on well-separated classes: the model mostly predicts the clean class.
+    assert!(outcome.epochs.last().unwrap().corrected_share.unwrap() > 0.8);
+}
+
+#[test]
+fn a_huge_learning_rate_diverges_without_failing() {
+    let (train_set, validation, test) = splits();
+    let data = TrainData {
+        train: &train_set,
+        train_noisy: &train_set.labels,
+        validation: &validation,
+        validation_noisy: &validation.labels,
+        test: &test,
+    };
+    let mut explosive = params(0.0, sgd(1e30));
+    explosive.schedule = Schedule::Constant;
+    let outcome = train(&data, &explosive, SEEDS).unwrap();
+    assert!(
+        matches!(outcome.status, RunStatus::Diverged { epoch } if epoch <= 2),
+        "{:?}",
+        outcome.status
+    );
+}
+
+#[test]
+fn mismatched_inputs_are_errors_not_panics() {
+    let (train_set, validation, test) = splits();
+    let short = vec![0; 3];
+    let data = TrainData {
+        train: &train_set,
+        train_noisy: &short,
+        validation: &validation,
+        validation_noisy: &validation.labels,
+        test: &test,
+    };
+    let error = train(&data, &params(0.0, sgd(0.05)), SEEDS).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "noisy labels and features differ in length"
+    );
+}
