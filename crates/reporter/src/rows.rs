@@ -1,0 +1,202 @@
+//! The rows of `runs.csv` and `epochs.csv`: one per run, and one per run and epoch.
+
+use serde::{Deserialize, Serialize};
+
+use crate::csv_out::{CsvRow, format_float, format_optional};
+
+/// How a run ended, as written in the `status` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatusLabel {
+    /// Every epoch ran.
+    Finished,
+    /// The training loss became NaN or infinite; the run stopped early.
+    Diverged,
+}
+
+impl RunStatusLabel {
+    /// The column value (`finished`, `diverged`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatusLabel::Finished => "finished",
+            RunStatusLabel::Diverged => "diverged",
+        }
+    }
+}
+
+/// One row of `runs.csv`: a run's identity and its end-of-training results.
+/// Metrics of a run without a completed epoch are `None` (empty cells).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRow {
+    /// Stable run id: 16 hex digits of the SHA-256 of the run's resolved settings.
+    pub run_id: String,
+    /// Noise model name (`symmetric`, …).
+    pub noise_model: String,
+    /// Nominal noise rate in [0, 1].
+    pub noise_rate: f64,
+    /// Seed index (0-based) within the experiment.
+    pub seed: u64,
+    /// Label smoothing ε in [0, 1].
+    pub epsilon: f64,
+    /// `finished` or `diverged`.
+    pub status: RunStatusLabel,
+    /// Number of completed epochs.
+    pub epochs_completed: usize,
+    /// Share of training labels actually flipped.
+    pub realised_noise_rate: f64,
+    /// Clean test accuracy after the last completed epoch.
+    pub test_accuracy: Option<f64>,
+    /// Highest clean test accuracy over epochs (an oracle: it peeks at the test split).
+    pub best_test_accuracy: Option<f64>,
+    /// Epoch (1-based) of `best_test_accuracy`, the first if tied.
+    pub best_epoch: Option<usize>,
+    /// Clean test accuracy at the epoch with the best noisy-validation accuracy.
+    pub val_selected_test_accuracy: Option<f64>,
+    /// Epoch (1-based) with the best noisy-validation accuracy, the first if tied.
+    pub val_selected_epoch: Option<usize>,
+    /// Test NLL after the last completed epoch, in nats.
+    pub test_nll: Option<f64>,
+    /// Test ECE (15 bins) after the last completed epoch.
+    pub test_ece: Option<f64>,
+    /// Training accuracy against the noisy labels, last epoch.
+    pub train_accuracy_noisy: Option<f64>,
+    /// Training accuracy against the clean labels, last epoch.
+    pub train_accuracy_clean: Option<f64>,
+    /// Share of flipped training samples predicted as their noisy label, last epoch.
+    pub memorised_share: Option<f64>,
+}
+
+impl CsvRow for RunRow {
+    fn header() -> Vec<String> {
+        [
+            "run_id",
+            "noise_model",
+            "noise_rate",
+            "seed",
+            "epsilon",
+            "status",
+            "epochs_completed",
+            "realised_noise_rate",
+            "test_accuracy",
+            "best_test_accuracy",
+            "best_epoch",
+            "val_selected_test_accuracy",
+            "val_selected_epoch",
+            "test_nll",
+            "test_ece",
+            "train_accuracy_noisy",
+            "train_accuracy_clean",
+            "memorised_share",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    fn record(&self) -> Vec<String> {
+        vec![
+            self.run_id.clone(),
+            self.noise_model.clone(),
+            format_float(self.noise_rate),
+            self.seed.to_string(),
+            format_float(self.epsilon),
+            self.status.as_str().into(),
+            self.epochs_completed.to_string(),
+            format_float(self.realised_noise_rate),
+            format_optional(self.test_accuracy),
+            format_optional(self.best_test_accuracy),
+            self.best_epoch.map(|e| e.to_string()).unwrap_or_default(),
+            format_optional(self.val_selected_test_accuracy),
+            self.val_selected_epoch
+                .map(|e| e.to_string())
+                .unwrap_or_default(),
+            format_optional(self.test_nll),
+            format_optional(self.test_ece),
+            format_optional(self.train_accuracy_noisy),
+            format_optional(self.train_accuracy_clean),
+            format_optional(self.memorised_share),
+        ]
+    }
+}
+
+/// One row of `epochs.csv`: a run's metrics after one epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRow {
+    /// The run's id (see [`RunRow::run_id`]).
+    pub run_id: String,
+    /// Noise model name.
+    pub noise_model: String,
+    /// Nominal noise rate in [0, 1].
+    pub noise_rate: f64,
+    /// Seed index.
+    pub seed: u64,
+    /// Label smoothing ε.
+    pub epsilon: f64,
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Learning rate of the epoch's first step.
+    pub learning_rate: f64,
+    /// Mean label-smoothed training loss over the epoch's minibatches, in nats.
+    pub train_loss: f64,
+    /// Training accuracy against the noisy labels.
+    pub train_accuracy_noisy: f64,
+    /// Training accuracy against the clean labels.
+    pub train_accuracy_clean: f64,
+    /// Share of flipped training samples predicted as their noisy label (empty without flips).
+    pub memorised_share: Option<f64>,
+    /// Share of flipped training samples predicted as their clean label (empty without flips).
+    pub corrected_share: Option<f64>,
+    /// Validation accuracy against noisy validation labels (empty without a validation split).
+    pub validation_accuracy: Option<f64>,
+    /// Clean test accuracy.
+    pub test_accuracy: f64,
+    /// Test NLL in nats.
+    pub test_nll: f64,
+    /// Test ECE (15 bins).
+    pub test_ece: f64,
+}
+
+impl CsvRow for EpochRow {
+    fn header() -> Vec<String> {
+        [
+            "run_id",
+            "noise_model",
+            "noise_rate",
+            "seed",
+            "epsilon",
+            "epoch",
+            "learning_rate",
+            "train_loss",
+            "train_accuracy_noisy",
+            "train_accuracy_clean",
+            "memorised_share",
+            "corrected_share",
+            "validation_accuracy",
+            "test_accuracy",
+            "test_nll",
+            "test_ece",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    fn record(&self) -> Vec<String> {
+        vec![
+            self.run_id.clone(),
+            self.noise_model.clone(),
+            format_float(self.noise_rate),
+            self.seed.to_string(),
+            format_float(self.epsilon),
+            self.epoch.to_string(),
+            format_float(self.learning_rate),
+            format_float(self.train_loss),
+            format_float(self.train_accuracy_noisy),
+            format_float(self.train_accuracy_clean),
+            format_optional(self.memorised_share),
+            format_optional(self.corrected_share),
+            format_optional(self.validation_accuracy),
+            format_float(self.test_accuracy),
+            format_float(self.test_nll),
+            format_float(self.test_ece),
+        ]
+    }
+}

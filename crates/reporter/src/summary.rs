@@ -1,0 +1,222 @@
+//! Aggregation of runs over seeds: one [`SummaryRow`] per (noise model, noise rate, ε).
+
+use crate::csv_out::{CsvRow, format_float, format_optional};
+use crate::rows::{RunRow, RunStatusLabel};
+use crate::stats::{Estimate, estimate};
+
+/// A metric summarised over seeds: its column stem and how to read it from a run.
+pub struct SummaryMetric {
+    /// Column stem; the summary has `<stem>_mean`, `_std`, `_ci95_low`, `_ci95_high`.
+    pub name: &'static str,
+    /// The metric's value in a run (None when the run has no completed epoch).
+    pub value: fn(&RunRow) -> Option<f64>,
+}
+
+/// The metrics of `summary.csv`, in column order. Each is the same-named `runs.csv` column.
+pub const SUMMARY_METRICS: &[SummaryMetric] = &[
+    SummaryMetric {
+        name: "test_accuracy",
+        value: |r| r.test_accuracy,
+    },
+    SummaryMetric {
+        name: "best_test_accuracy",
+        value: |r| r.best_test_accuracy,
+    },
+    SummaryMetric {
+        name: "val_selected_test_accuracy",
+        value: |r| r.val_selected_test_accuracy,
+    },
+    SummaryMetric {
+        name: "test_nll",
+        value: |r| r.test_nll,
+    },
+    SummaryMetric {
+        name: "test_ece",
+        value: |r| r.test_ece,
+    },
+    SummaryMetric {
+        name: "train_accuracy_noisy",
+        value: |r| r.train_accuracy_noisy,
+    },
+    SummaryMetric {
+        name: "train_accuracy_clean",
+        value: |r| r.train_accuracy_clean,
+    },
+    SummaryMetric {
+        name: "memorised_share",
+        value: |r| r.memorised_share,
+    },
+];
+
+/// One row of `summary.csv`: every metric of [`SUMMARY_METRICS`] over the finished runs (seeds)
+/// of one (noise model, noise rate, ε).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryRow {
+    /// Noise model name.
+    pub noise_model: String,
+    /// Nominal noise rate.
+    pub noise_rate: f64,
+    /// Label smoothing ε.
+    pub epsilon: f64,
+    /// Runs in the group, finished or not.
+    pub n_runs: usize,
+    /// Runs that finished; only these enter the statistics.
+    pub n_finished: usize,
+    /// One estimate per entry of [`SUMMARY_METRICS`], `None` when no finished run has the metric.
+    pub metrics: Vec<Option<Estimate>>,
+}
+
+impl SummaryRow {
+    /// The estimate of the metric called `name`, if it is a summary metric and has values.
+    pub fn metric(&self, name: &str) -> Option<Estimate> {
+        let index = SUMMARY_METRICS.iter().position(|m| m.name == name)?;
+        self.metrics[index]
+    }
+}
+
+impl CsvRow for SummaryRow {
+    fn header() -> Vec<String> {
+        let mut header: Vec<String> = [
+            "noise_model",
+            "noise_rate",
+            "epsilon",
+            "n_runs",
+            "n_finished",
+        ]
+        .map(String::from)
+        .to_vec();
+        for metric in SUMMARY_METRICS {
+            for suffix in ["mean", "std", "ci95_low", "ci95_high"] {
+                header.push(format!("{}_{suffix}", metric.name));
+            }
+        }
+        header
+    }
+
+    fn record(&self) -> Vec<String> {
+        let mut record = vec![
+            self.noise_model.clone(),
+            format_float(self.noise_rate),
+            format_float(self.epsilon),
+            self.n_runs.to_string(),
+            self.n_finished.to_string(),
+        ];
+        for estimate in &self.metrics {
+            record.push(format_optional(estimate.map(|e| e.mean)));
+            record.push(format_optional(estimate.and_then(|e| e.std)));
+            record.push(format_optional(estimate.and_then(|e| e.ci_low)));
+            record.push(format_optional(estimate.and_then(|e| e.ci_high)));
+        }
+        record
+    }
+}
+
+/// Groups `runs` by (noise model, noise rate, ε) and summarises each group over its finished runs.
+/// Groups come out ordered by noise model (in order of first appearance), then rate, then ε;
+/// within a group, values are taken in the order of `runs`, so the output depends only on it.
+pub fn summarise(runs: &[RunRow]) -> Vec<SummaryRow> {
+    let mut models: Vec<&str> = Vec::new();
+    for run in runs {
+        if !models.contains(&run.noise_model.as_str()) {
+            models.push(&run.noise_model);
+        }
+    }
+    let model_rank = |name: &str| models.iter().position(|m| *m == name).unwrap_or(usize::MAX);
+    let mut keys: Vec<(&str, f64, f64)> = Vec::new();
+    for run in runs {
+        let key = (run.noise_model.as_str(), run.noise_rate, run.epsilon);
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys.sort_by(|a, b| {
+        model_rank(a.0)
+            .cmp(&model_rank(b.0))
+            .then(a.1.total_cmp(&b.1))
+            .then(a.2.total_cmp(&b.2))
+    });
+    keys.into_iter()
+        .map(|(model, rate, epsilon)| {
+            let group: Vec<&RunRow> = runs
+                .iter()
+                .filter(|r| r.noise_model == model && r.noise_rate == rate && r.epsilon == epsilon)
+                .collect();
+            let finished: Vec<&RunRow> = group
+                .iter()
+                .copied()
+                .filter(|r| r.status == RunStatusLabel::Finished)
+                .collect();
+            let metrics = SUMMARY_METRICS
+                .iter()
+                .map(|metric| {
+                    let values: Vec<f64> =
+                        finished.iter().filter_map(|r| (metric.value)(r)).collect();
+                    estimate(&values)
+                })
+                .collect();
+            SummaryRow {
+                noise_model: model.to_string(),
+                noise_rate: rate,
+                epsilon,
+                n_runs: group.len(),
+                n_finished: finished.len(),
+                metrics,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(rate: f64, seed: u64, epsilon: f64, accuracy: f64, status: RunStatusLabel) -> RunRow {
+        RunRow {
+            run_id: format!("{rate}-{seed}-{epsilon}"),
+            noise_model: "symmetric".into(),
+            noise_rate: rate,
+            seed,
+            epsilon,
+            status,
+            epochs_completed: 1,
+            realised_noise_rate: rate,
+            test_accuracy: Some(accuracy),
+            best_test_accuracy: Some(accuracy),
+            best_epoch: Some(1),
+            val_selected_test_accuracy: Some(accuracy),
+            val_selected_epoch: Some(1),
+            test_nll: Some(1.0),
+            test_ece: Some(0.1),
+            train_accuracy_noisy: Some(0.5),
+            train_accuracy_clean: Some(0.5),
+            memorised_share: None,
+        }
+    }
+
+    #[test]
+    fn groups_are_ordered_and_exclude_diverged_runs() {
+        use RunStatusLabel::*;
+        let runs = vec![
+            run(0.4, 0, 0.0, 0.9, Finished),
+            run(0.0, 0, 0.1, 0.7, Finished),
+            run(0.4, 1, 0.0, 0.8, Finished),
+            run(0.4, 2, 0.0, 0.85, Finished),
+            run(0.4, 3, 0.0, 0.1, Diverged),
+        ];
+        let summary = summarise(&runs);
+        assert_eq!(summary.len(), 2);
+        assert_eq!((summary[0].noise_rate, summary[0].epsilon), (0.0, 0.1));
+        let group = &summary[1];
+        assert_eq!((group.n_runs, group.n_finished), (4, 3));
+        let accuracy = group.metric("test_accuracy").unwrap();
+        assert!((accuracy.mean - 0.85).abs() < 1e-12);
+        assert!((accuracy.ci_high.unwrap() - 0.9742068855875166).abs() < 1e-9);
+        assert_eq!(group.metric("memorised_share"), None);
+        let record = group.record();
+        assert_eq!(record.len(), SummaryRow::header().len());
+        assert_eq!(
+            &record[..5],
+            &["symmetric", "0.400000", "0.000000", "4", "3"]
+        );
+    }
+}
