@@ -1,0 +1,336 @@
+//! Preparing an experiment's data and noise, and training one run of its grid.
+
+use std::time::Instant;
+
+use data::{BlobsParams, Dataset, Split, SplitParams, Standardizer};
+use noise::{NoiseMode, NoiseModel, NoiseSpec, NoisyLabels};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use reporter::{EpochRow, RunRow, RunStatusLabel};
+use serde::{Deserialize, Serialize};
+use trainer::{RunOutcome, RunStatus, TrainData, TrainError, TrainParams, TrainSeeds};
+
+use crate::config::{BLOBS_DEFAULT_CLASSES, DataSource, ExperimentConfig};
+use crate::grid::{RunSpec, derive_seed};
+
+/// The data set split and standardised once for every run of an experiment.
+#[derive(Debug, Clone)]
+pub struct PreparedData {
+    /// Training split, standardised with its own statistics; labels clean.
+    pub train: Dataset,
+    /// Validation split, standardised with the training statistics; labels clean.
+    pub validation: Dataset,
+    /// Test split, standardised with the training statistics; labels clean.
+    pub test: Dataset,
+    /// Row indices of each split in the original data set.
+    pub split: Split,
+}
+
+/// Loads the configured data set, splits it (stratified, by the split seed) and standardises all
+/// splits with statistics fitted on the training split only.
+pub fn prepare_data(config: &ExperimentConfig) -> Result<PreparedData, data::DataError> {
+    let settings = &config.data;
+    let dataset = match blobs_params(config) {
+        None => data::digits()?,
+        Some(params) => data::blobs(&params)?,
+    };
+    let split = data::stratified_split(
+        &dataset,
+        &SplitParams {
+            validation_fraction: settings.validation_fraction,
+            test_fraction: settings.test_fraction,
+            seed: split_seed(config),
+        },
+    )?;
+    let mut train = dataset.subset(&split.train);
+    let mut validation = dataset.subset(&split.validation);
+    let mut test = dataset.subset(&split.test);
+    let scaler = Standardizer::fit(&train);
+    for part in [&mut train, &mut validation, &mut test] {
+        scaler.apply(part);
+    }
+    Ok(PreparedData {
+        train,
+        validation,
+        test,
+        split,
+    })
+}
+
+/// The seed of the train/validation/test split: the configured one, or one derived from the
+/// experiment seed.
+pub fn split_seed(config: &ExperimentConfig) -> u64 {
+    config
+        .data
+        .split_seed
+        .unwrap_or_else(|| derive_seed(config.seed, "split"))
+}
+
+/// The parameters of the synthetic data set, defaults filled in; `None` for other sources.
+pub fn blobs_params(config: &ExperimentConfig) -> Option<BlobsParams> {
+    let settings = &config.data;
+    (settings.source == DataSource::Blobs).then(|| {
+        let defaults = BlobsParams::default();
+        BlobsParams {
+            n_classes: settings.n_classes.unwrap_or(BLOBS_DEFAULT_CLASSES),
+            n_features: settings.n_features.unwrap_or(defaults.n_features),
+            n_samples: settings.n_samples.unwrap_or(defaults.n_samples),
+            separation: settings.separation.unwrap_or(defaults.separation),
+            seed: derive_seed(config.seed, "blobs"),
+        }
+    })
+}
+
+/// The noisy labels shared by every ε at one (noise rate, seed): the heart of the paired design.
+#[derive(Debug, Clone)]
+pub struct GroupNoise {
+    /// Noisy training labels.
+    pub train: NoisyLabels,
+    /// Noisy validation labels (equal to the clean ones when validation is not corrupted).
+    pub validation: NoisyLabels,
+}
+
+/// Draws the noisy training and validation labels of (noise rate, seed), each from its own stream.
+/// The test split is never touched.
+pub fn draw_noise(
+    config: &ExperimentConfig,
+    prepared: &PreparedData,
+    noise_rate: f64,
+    seed: u64,
+) -> Result<GroupNoise, noise::NoiseError> {
+    let model = config.noise.model.model();
+    let spec = NoiseSpec {
+        model,
+        rate: noise_rate,
+        mode: config.noise.mode.mode(),
+    };
+    let validation_spec = if config.noise.corrupt_validation {
+        spec
+    } else {
+        NoiseSpec {
+            model: NoiseModel::None,
+            rate: 0.0,
+            mode: NoiseMode::Exact,
+        }
+    };
+    let draw = |split: &str, data: &Dataset, spec: &NoiseSpec| {
+        let label = format!("noise-{split}|{}|{noise_rate:?}|{seed}", model.name());
+        let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(config.seed, &label));
+        noise::inject(&data.labels, data.n_classes, spec, &mut rng)
+    };
+    Ok(GroupNoise {
+        train: draw("train", &prepared.train, &spec)?,
+        validation: draw("validation", &prepared.validation, &validation_spec)?,
+    })
+}
+
+/// A finished run as stored on disk: its `runs.csv` row, its `epochs.csv` rows and its wall time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// The `runs.csv` row.
+    pub run: RunRow,
+    /// The `epochs.csv` rows, in epoch order.
+    pub epochs: Vec<EpochRow>,
+    /// Wall-clock seconds the run took (kept out of the CSVs, which must not depend on timing).
+    pub seconds: f64,
+}
+
+/// Trains the run `spec` on `prepared` with the noisy labels of its group.
+pub fn run_one(
+    config: &ExperimentConfig,
+    prepared: &PreparedData,
+    noise: &GroupNoise,
+    spec: &RunSpec,
+) -> Result<RunRecord, TrainError> {
+    let started = Instant::now();
+    let params = TrainParams {
+        model: config.model.kind(),
+        optimizer: config.training.optimizer_params(),
+        schedule: config.training.schedule(),
+        epochs: config.training.epochs,
+        batch_size: config.training.batch_size,
+        label_smoothing: spec.epsilon,
+    };
+    // Initial weights and batch order depend on the seed index alone, so every ε (and every noise
+    // rate) of one seed starts from the same weights and sees the same batches.
+    let seeds = TrainSeeds {
+        init: derive_seed(config.seed, &format!("init|{}", spec.seed)),
+        order: derive_seed(config.seed, &format!("order|{}", spec.seed)),
+    };
+    let data = TrainData {
+        train: &prepared.train,
+        train_noisy: &noise.train.labels,
+        validation: &prepared.validation,
+        validation_noisy: &noise.validation.labels,
+        test: &prepared.test,
+    };
+    let outcome = trainer::train(&data, &params, seeds)?;
+    let (run, epochs) = rows(config, spec, noise, &outcome);
+    Ok(RunRecord {
+        run,
+        epochs,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Turns a training outcome into report rows.
+fn rows(
+    config: &ExperimentConfig,
+    spec: &RunSpec,
+    noise: &GroupNoise,
+    outcome: &RunOutcome,
+) -> (RunRow, Vec<EpochRow>) {
+    let noise_model = config.noise.model.model().name().to_string();
+    let epochs: Vec<EpochRow> = outcome
+        .epochs
+        .iter()
+        .map(|e| EpochRow {
+            run_id: spec.run_id.clone(),
+            noise_model: noise_model.clone(),
+            noise_rate: spec.noise_rate,
+            seed: spec.seed,
+            epsilon: spec.epsilon,
+            epoch: e.epoch,
+            learning_rate: e.learning_rate,
+            train_loss: e.train_loss,
+            train_accuracy_noisy: e.train_accuracy_noisy,
+            train_accuracy_clean: e.train_accuracy_clean,
+            memorised_share: e.memorised_share,
+            corrected_share: e.corrected_share,
+            validation_accuracy: e.validation_accuracy,
+            test_accuracy: e.test_accuracy,
+            test_nll: e.test_nll,
+            test_ece: e.test_ece,
+        })
+        .collect();
+    let last = outcome.epochs.last();
+    // The first epoch reaching the maximum wins ties.
+    let first_max = |value: fn(&trainer::EpochMetrics) -> Option<f64>| {
+        outcome
+            .epochs
+            .iter()
+            .filter_map(|e| value(e).map(|v| (e, v)))
+            .fold(
+                None,
+                |best: Option<(&trainer::EpochMetrics, f64)>, (e, v)| match best {
+                    Some((_, best_value)) if best_value >= v => best,
+                    _ => Some((e, v)),
+                },
+            )
+            .map(|(e, _)| e)
+    };
+    let best = first_max(|e| Some(e.test_accuracy));
+    let val_selected = first_max(|e| e.validation_accuracy);
+    let run = RunRow {
+        run_id: spec.run_id.clone(),
+        noise_model,
+        noise_rate: spec.noise_rate,
+        seed: spec.seed,
+        epsilon: spec.epsilon,
+        status: match outcome.status {
+            RunStatus::Finished => RunStatusLabel::Finished,
+            RunStatus::Diverged { .. } => RunStatusLabel::Diverged,
+        },
+        epochs_completed: outcome.epochs.len(),
+        realised_noise_rate: noise.train.realised_rate(),
+        test_accuracy: last.map(|e| e.test_accuracy),
+        best_test_accuracy: best.map(|e| e.test_accuracy),
+        best_epoch: best.map(|e| e.epoch),
+        val_selected_test_accuracy: val_selected.map(|e| e.test_accuracy),
+        val_selected_epoch: val_selected.map(|e| e.epoch),
+        test_nll: last.map(|e| e.test_nll),
+        test_ece: last.map(|e| e.test_ece),
+        train_accuracy_noisy: last.map(|e| e.train_accuracy_noisy),
+        train_accuracy_clean: last.map(|e| e.train_accuracy_clean),
+        memorised_share: last.and_then(|e| e.memorised_share),
+    };
+    (run, epochs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse;
+    use crate::grid::expand;
+
+    const CONFIG: &str = r#"name = "t"
+seed = 5
+seeds = 2
+[data]
+source = "blobs"
+n_classes = 3
+n_samples = 120
+[noise]
+model = "symmetric"
+rates = [0.0, 0.5]
+[targets]
+epsilons = [0.0, 0.4]
+[model]
+kind = "logistic"
+[training]
+epochs = 2
+batch_size = 8
+optimizer = "sgd"
+learning_rate = 0.1
+"#;
+
+    #[test]
+    fn noise_is_drawn_per_group_and_never_touches_the_test_split() {
+        let config = parse(CONFIG, "t.toml").unwrap();
+        let prepared = prepare_data(&config).unwrap();
+        let a = draw_noise(&config, &prepared, 0.5, 1).unwrap();
+        let b = draw_noise(&config, &prepared, 0.5, 1).unwrap();
+        assert_eq!(a.train, b.train);
+        assert_eq!(a.validation, b.validation);
+        // round(0.5 · n_c) flips per class on the training split.
+        let expected: usize = prepared
+            .train
+            .class_counts()
+            .iter()
+            .map(|&n| (0.5 * n as f64).round() as usize)
+            .sum();
+        assert_eq!(a.train.n_flipped(), expected);
+        assert!(a.validation.n_flipped() > 0);
+        assert_ne!(
+            a.train.labels,
+            draw_noise(&config, &prepared, 0.5, 0).unwrap().train.labels
+        );
+        // The test split keeps its clean labels: nothing in GroupNoise covers it, and its size
+        // and classes are those of the split.
+        assert_eq!(prepared.test.labels.len(), prepared.split.test.len());
+
+        let clean_validation = ExperimentConfig {
+            noise: crate::config::NoiseConfig {
+                corrupt_validation: false,
+                ..config.noise.clone()
+            },
+            ..config.clone()
+        };
+        let c = draw_noise(&clean_validation, &prepared, 0.5, 1).unwrap();
+        assert_eq!(c.validation.n_flipped(), 0);
+        assert_eq!(c.train, a.train);
+    }
+
+    #[test]
+    fn paired_runs_differ_only_in_epsilon() {
+        let config = parse(CONFIG, "t.toml").unwrap();
+        let prepared = prepare_data(&config).unwrap();
+        let specs = expand(&config);
+        // Grid order: rate 0.5, seed 1 holds runs 6 (ε = 0) and 7 (ε = 0.4).
+        let (hard, soft) = (&specs[6], &specs[7]);
+        assert_eq!((hard.noise_rate, hard.seed, soft.seed), (0.5, 1, 1));
+        let noise = draw_noise(&config, &prepared, 0.5, 1).unwrap();
+        let hard_run = run_one(&config, &prepared, &noise, hard).unwrap();
+        let soft_run = run_one(&config, &prepared, &noise, soft).unwrap();
+        assert_eq!(
+            hard_run.run.realised_noise_rate,
+            soft_run.run.realised_noise_rate
+        );
+        assert_ne!(hard_run.epochs[0].train_loss, soft_run.epochs[0].train_loss);
+        // With ε = 0 the loss is plain cross-entropy: rerunning gives the same bits.
+        assert_eq!(
+            hard_run.epochs,
+            run_one(&config, &prepared, &noise, hard).unwrap().epochs
+        );
+    }
+}

@@ -1,0 +1,367 @@
+//! `sweep run`: execute (or resume) an experiment's grid and write its results.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+
+use crate::config::ExperimentConfig;
+use crate::experiment::{
+    GroupNoise, RunRecord, blobs_params, draw_noise, prepare_data, run_one, split_seed,
+};
+use crate::grid::{RunSpec, expand, hex_digest};
+use crate::store::ResultsDir;
+use crate::table::accuracy_table;
+
+/// Options of a sweep, as given on the command line.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The experiment file.
+    pub config_path: PathBuf,
+    /// Runs trained at once (≥ 1).
+    pub jobs: usize,
+    /// Threads candle's matmul may use inside one run (≥ 1).
+    pub inner_threads: usize,
+    /// Results folder; `results/<name>` when not given.
+    pub out: Option<PathBuf>,
+    /// Discard earlier results instead of resuming.
+    pub fresh: bool,
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Runs in the grid.
+    pub total: usize,
+    /// Runs found finished on disk and skipped.
+    pub skipped: usize,
+    /// Runs trained now.
+    pub trained: usize,
+    /// Runs that failed with an error (not divergence, which is a result).
+    pub failed: usize,
+}
+
+/// Runs the experiment; completed runs are saved as they finish, so an interrupted sweep resumes
+/// where it stopped.
+pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary> {
+    let started = Instant::now();
+    let specs = expand(config);
+    let out = options
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("results").join(&config.name));
+    let dir = ResultsDir::open(&out, options.fresh)?;
+
+    let mut records: Vec<Option<RunRecord>> = Vec::with_capacity(specs.len());
+    for spec in &specs {
+        match dir.load_record(&spec.run_id) {
+            Ok(record) => records.push(record),
+            Err(error) => {
+                eprintln!("warning: {error:#}; the run will be trained again");
+                records.push(None);
+            }
+        }
+    }
+    let pending: Vec<&RunSpec> = specs
+        .iter()
+        .zip(&records)
+        .filter(|(_, record)| record.is_none())
+        .map(|(spec, _)| spec)
+        .collect();
+    let skipped = specs.len() - pending.len();
+    eprintln!(
+        "{}: {} runs ({} noise rates × {} seeds × {} ε), {} already finished, {} to train on {} job{} → {}",
+        config.name,
+        specs.len(),
+        config.noise.rates.len(),
+        config.seeds,
+        config.targets.epsilons.len(),
+        skipped,
+        pending.len(),
+        options.jobs,
+        if options.jobs == 1 { "" } else { "s" },
+        dir.root().display()
+    );
+    dir.write_manifest(&manifest(config, options, specs.len()))?;
+
+    let mut failed = 0;
+    if !pending.is_empty() {
+        let prepared = prepare_data(config).context("preparing the data set")?;
+        // The noisy labels of each (rate, seed) group are drawn once and shared by its ε values.
+        let mut groups: BTreeMap<(usize, u64), GroupNoise> = BTreeMap::new();
+        for spec in &pending {
+            let rate_index = rate_index(config, spec.noise_rate);
+            if let std::collections::btree_map::Entry::Vacant(slot) =
+                groups.entry((rate_index, spec.seed))
+            {
+                let noise = draw_noise(config, &prepared, spec.noise_rate, spec.seed)
+                    .context("drawing noisy labels")?;
+                dir.write_noisy_labels(
+                    config.noise.model.model().name(),
+                    spec.noise_rate,
+                    spec.seed,
+                    &prepared,
+                    &noise,
+                )?;
+                slot.insert(noise);
+            }
+        }
+
+        // With one job the pool has a thread per core for candle's matmuls to use and runs go
+        // one after another; with several, each pool thread trains its own run.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(options.jobs * options.inner_threads)
+            .thread_name(|i| format!("sweep-run-{i}"))
+            .build()
+            .context("starting the worker threads")?;
+        let progress = Progress::new(pending.len());
+        let (sender, receiver) = mpsc::channel();
+        std::thread::scope(|scope| -> Result<()> {
+            let (groups, prepared, pending) = (&groups, &prepared, &pending);
+            scope.spawn(move || {
+                let train = |sender: &mpsc::Sender<_>, spec: &&RunSpec| {
+                    let noise = &groups[&(rate_index(config, spec.noise_rate), spec.seed)];
+                    let result = run_one(config, prepared, noise, spec);
+                    // The receiver lives until every sender is gone.
+                    let _ = sender.send((spec.index, result));
+                };
+                pool.install(|| {
+                    if options.jobs == 1 {
+                        pending.iter().for_each(|spec| train(&sender, spec));
+                    } else {
+                        pending
+                            .par_iter()
+                            .for_each_with(sender, |s, spec| train(s, spec));
+                    }
+                });
+            });
+            // Results are stored as each run finishes; tables are rebuilt in grid order, so
+            // their bytes do not depend on which run finished first.
+            for (index, result) in receiver {
+                let spec = &specs[index];
+                match result {
+                    Ok(record) => {
+                        dir.save_record(&record)?;
+                        progress.finished(spec, &record);
+                        records[index] = Some(record);
+                        let done: Vec<&RunRecord> = records.iter().flatten().collect();
+                        dir.write_tables(&done)?;
+                    }
+                    Err(error) => {
+                        failed += 1;
+                        progress.failed(spec, &error.to_string());
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        progress.done();
+    }
+
+    let done: Vec<&RunRecord> = records.iter().flatten().collect();
+    let summary = dir.write_tables(&done)?;
+    let title = format!(
+        "{} noise on {}: {}",
+        config.noise.model.model().name(),
+        data_name(config),
+        model_name(config)
+    );
+    dir.write_charts(&reporter::accuracy_vs_noise_chart(&summary, &title))?;
+    let intro = format!(
+        "Clean test accuracy at the last epoch, mean ± half-width of the 95% confidence interval over {} seed{}.",
+        config.seeds,
+        if config.seeds == 1 { "" } else { "s" }
+    );
+    dir.write_text(
+        "summary.md",
+        &format!(
+            "# {}\n\n{}\n\n{}",
+            config.name,
+            intro,
+            accuracy_table(&summary, true)
+        ),
+    )?;
+    println!("{intro}");
+    print!("{}", accuracy_table(&summary, false));
+    let diverged = done
+        .iter()
+        .filter(|r| r.run.status == reporter::RunStatusLabel::Diverged)
+        .count();
+    if diverged > 0 {
+        println!(
+            "{diverged} run(s) diverged (status `diverged` in runs.csv); they are left out of the summary"
+        );
+    }
+    eprintln!(
+        "wrote {} in {:.1} s",
+        dir.root().display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(RunSummary {
+        total: specs.len(),
+        skipped,
+        trained: pending.len() - failed,
+        failed,
+    })
+}
+
+fn rate_index(config: &ExperimentConfig, rate: f64) -> usize {
+    config
+        .noise
+        .rates
+        .iter()
+        .position(|&r| r == rate)
+        .unwrap_or(usize::MAX)
+}
+
+fn data_name(config: &ExperimentConfig) -> &'static str {
+    match config.data.source {
+        crate::config::DataSource::Digits => "digits",
+        crate::config::DataSource::Blobs => "blobs",
+    }
+}
+
+fn model_name(config: &ExperimentConfig) -> String {
+    match config.model.kind {
+        crate::config::ModelKindName::Logistic => "logistic regression".into(),
+        crate::config::ModelKindName::Mlp => format!(
+            "MLP {}",
+            config
+                .model
+                .hidden
+                .iter()
+                .map(|w| w.to_string())
+                .collect::<Vec<_>>()
+                .join("-")
+        ),
+    }
+}
+
+/// The resolved configuration and what produced the results.
+fn manifest(config: &ExperimentConfig, options: &RunOptions, n_runs: usize) -> serde_json::Value {
+    serde_json::json!({
+        "name": config.name,
+        "config_file": options.config_path.display().to_string(),
+        "config_hash": hex_digest(config, 64),
+        "config": config,
+        // Values the file left to defaults or derivation, as used.
+        "resolved": {
+            "split_seed": split_seed(config),
+            "blobs": blobs_params(config).map(|b| serde_json::json!({
+                "n_classes": b.n_classes,
+                "n_features": b.n_features,
+                "n_samples": b.n_samples,
+                "separation": b.separation,
+                "seed": b.seed,
+            })),
+            "optimizer": format!("{:?}", config.training.optimizer_params()),
+        },
+        "runs_in_grid": n_runs,
+        "sweep_version": env!("CARGO_PKG_VERSION"),
+        "jobs": options.jobs,
+        "inner_threads": options.inner_threads,
+        "available_parallelism": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "git_commit": git_commit(&options.config_path),
+    })
+}
+
+/// The commit of the repository holding the experiment file, if there is one.
+fn git_commit(config_path: &Path) -> Option<String> {
+    let folder = config_path.parent().filter(|p| !p.as_os_str().is_empty())?;
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(folder)
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// A progress bar on a terminal; plain log lines otherwise (or with `NO_COLOR` set).
+struct Progress {
+    bar: Option<ProgressBar>,
+    total: usize,
+    count: std::cell::Cell<usize>,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        let interactive = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let bar = interactive.then(|| {
+            let bar = ProgressBar::new(total as u64);
+            if let Ok(style) = ProgressStyle::with_template(
+                "{bar:30.cyan/blue} {pos}/{len} runs  {elapsed} elapsed, eta {eta}  {msg}",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Progress {
+            bar,
+            total,
+            count: std::cell::Cell::new(0),
+        }
+    }
+
+    fn describe(spec: &RunSpec) -> String {
+        format!(
+            "rate {} seed {} ε {} ({})",
+            spec.noise_rate, spec.seed, spec.epsilon, spec.run_id
+        )
+    }
+
+    fn finished(&self, spec: &RunSpec, record: &RunRecord) {
+        self.count.set(self.count.get() + 1);
+        let accuracy = record
+            .run
+            .test_accuracy
+            .map(|a| format!("{a:.4}"))
+            .unwrap_or_else(|| "–".into());
+        let line = format!(
+            "[{}/{}] {}: {}, test accuracy {accuracy}, {:.1} s",
+            self.count.get(),
+            self.total,
+            Self::describe(spec),
+            record.run.status.as_str(),
+            record.seconds
+        );
+        match &self.bar {
+            Some(bar) => {
+                bar.set_message(line);
+                bar.inc(1);
+            }
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn failed(&self, spec: &RunSpec, error: &str) {
+        self.count.set(self.count.get() + 1);
+        let line = format!(
+            "[{}/{}] {}: failed: {error}",
+            self.count.get(),
+            self.total,
+            Self::describe(spec)
+        );
+        match &self.bar {
+            Some(bar) => {
+                bar.println(&line);
+                bar.inc(1);
+            }
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn done(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! The layout of a results folder, and writing into it without ever leaving a half-written file.
+//!
+//! ```text
+//! results/<name>/
+//!   manifest.json            resolved configuration, its hash, versions, thread count
+//!   records/<run_id>.json    one finished run (what resume reads)
+//!   noisy-labels/<model>-rate<r>-seed<s>.csv
+//!   runs.csv epochs.csv summary.csv summary.md
+//!   accuracy_vs_noise.png accuracy_vs_noise.svg
+//! ```
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use reporter::{EpochRow, RunRow, SummaryRow, write_csv};
+
+use crate::experiment::{GroupNoise, PreparedData, RunRecord};
+
+/// Files a fresh start removes (besides `records/` and `noisy-labels/`).
+const OUTPUT_FILES: [&str; 7] = [
+    "manifest.json",
+    "runs.csv",
+    "epochs.csv",
+    "summary.csv",
+    "summary.md",
+    "accuracy_vs_noise.png",
+    "accuracy_vs_noise.svg",
+];
+
+/// A results folder.
+#[derive(Debug, Clone)]
+pub struct ResultsDir {
+    root: PathBuf,
+}
+
+impl ResultsDir {
+    /// Opens (creating it if needed) the folder at `root`. With `fresh`, removes the records and
+    /// outputs a previous sweep left there, and nothing else.
+    pub fn open(root: &Path, fresh: bool) -> Result<ResultsDir> {
+        let dir = ResultsDir {
+            root: root.to_path_buf(),
+        };
+        if fresh {
+            for sub in ["records", "noisy-labels"] {
+                let path = root.join(sub);
+                if path.exists() {
+                    fs::remove_dir_all(&path)
+                        .with_context(|| format!("removing {}", path.display()))?;
+                }
+            }
+            for file in OUTPUT_FILES {
+                let path = root.join(file);
+                if path.exists() {
+                    fs::remove_file(&path)
+                        .with_context(|| format!("removing {}", path.display()))?;
+                }
+            }
+        }
+        for sub in ["records", "noisy-labels"] {
+            let path = root.join(sub);
+            fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        }
+        Ok(dir)
+    }
+
+    /// The folder's path.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn record_path(&self, run_id: &str) -> PathBuf {
+        self.root.join("records").join(format!("{run_id}.json"))
+    }
+
+    /// The stored record of `run_id`, if a complete one exists. A record that cannot be read is
+    /// reported through `Err` so the caller can say so and run it again.
+    pub fn load_record(&self, run_id: &str) -> Result<Option<RunRecord>> {
+        let path = self.record_path(run_id);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(error).with_context(|| format!("reading {}", path.display())),
+        };
+        let record: RunRecord = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a valid run record", path.display()))?;
+        anyhow::ensure!(
+            record.run.run_id == run_id,
+            "{} holds run {}, not {run_id}",
+            path.display(),
+            record.run.run_id
+        );
+        Ok(Some(record))
+    }
+
+    /// Stores a finished run atomically: the record is complete on disk, or absent.
+    pub fn save_record(&self, record: &RunRecord) -> Result<()> {
+        let json = serde_json::to_vec_pretty(record)?;
+        write_atomic(&self.record_path(&record.run.run_id), &json)
+    }
+
+    /// Rewrites `runs.csv`, `epochs.csv` and `summary.csv` from `records` (in grid order) and
+    /// returns the summary rows.
+    pub fn write_tables(&self, records: &[&RunRecord]) -> Result<Vec<SummaryRow>> {
+        let runs: Vec<RunRow> = records.iter().map(|r| r.run.clone()).collect();
+        let epochs: Vec<EpochRow> = records.iter().flat_map(|r| r.epochs.clone()).collect();
+        let summary = reporter::summarise(&runs);
+        self.write_csv_file("runs.csv", &runs)?;
+        self.write_csv_file("epochs.csv", &epochs)?;
+        self.write_csv_file("summary.csv", &summary)?;
+        Ok(summary)
+    }
+
+    fn write_csv_file<R: reporter::CsvRow>(&self, name: &str, rows: &[R]) -> Result<()> {
+        let mut bytes = Vec::new();
+        write_csv(&mut bytes, rows).with_context(|| format!("formatting {name}"))?;
+        write_atomic(&self.root.join(name), &bytes)
+    }
+
+    /// Writes `manifest.json`.
+    pub fn write_manifest(&self, manifest: &serde_json::Value) -> Result<()> {
+        let mut json = serde_json::to_vec_pretty(manifest)?;
+        json.push(b'\n');
+        write_atomic(&self.root.join("manifest.json"), &json)
+    }
+
+    /// Writes a text file (such as `summary.md`) atomically.
+    pub fn write_text(&self, name: &str, text: &str) -> Result<()> {
+        write_atomic(&self.root.join(name), text.as_bytes())
+    }
+
+    /// Writes the noisy labels of one (rate, seed) group as CSV (`split,row,clean,noisy,flipped`,
+    /// `row` being the sample's index in the full data set) unless the file exists.
+    pub fn write_noisy_labels(
+        &self,
+        noise_model: &str,
+        noise_rate: f64,
+        seed: u64,
+        prepared: &PreparedData,
+        noise: &GroupNoise,
+    ) -> Result<()> {
+        let path = self.root.join("noisy-labels").join(format!(
+            "{noise_model}-rate{}-seed{seed}.csv",
+            reporter::format_float(noise_rate)
+        ));
+        if path.exists() {
+            return Ok(());
+        }
+        let mut out = Vec::new();
+        writeln!(out, "split,row,clean,noisy,flipped")?;
+        for (split, rows, clean, noisy) in [
+            (
+                "train",
+                &prepared.split.train,
+                &prepared.train.labels,
+                &noise.train,
+            ),
+            (
+                "validation",
+                &prepared.split.validation,
+                &prepared.validation.labels,
+                &noise.validation,
+            ),
+        ] {
+            for (i, &row) in rows.iter().enumerate() {
+                writeln!(
+                    out,
+                    "{split},{row},{},{},{}",
+                    clean[i],
+                    noisy.labels[i],
+                    u8::from(noisy.flipped[i])
+                )?;
+            }
+        }
+        write_atomic(&path, &out)
+    }
+
+    /// Draws the accuracy-versus-noise chart as PNG and SVG.
+    pub fn write_charts(&self, chart: &reporter::AccuracyChart) -> Result<()> {
+        let png = self.root.join("accuracy_vs_noise.png");
+        let png_tmp = self.root.join("accuracy_vs_noise.png.tmp.png");
+        reporter::write_accuracy_vs_noise_png(&png_tmp, chart)
+            .with_context(|| format!("drawing {}", png.display()))?;
+        fs::rename(&png_tmp, &png).with_context(|| format!("writing {}", png.display()))?;
+        let svg = reporter::render_accuracy_vs_noise_svg(chart)?;
+        write_atomic(&self.root.join("accuracy_vs_noise.svg"), svg.as_bytes())
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, flushes it to disk and renames it over
+/// `path`, so readers see the old file or the new one, never a torn one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{file_name}.tmp"));
+    let result = (|| -> io::Result<()> {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    result.with_context(|| format!("writing {}", path.display()))
+}

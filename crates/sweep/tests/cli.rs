@@ -1,0 +1,238 @@
+//! End-to-end tests of the `sweep` binary on tiny grids.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const TINY: &str = r#"name = "tiny"
+seed = 11
+seeds = 2
+
+[data]
+source = "blobs"
+n_classes = 3
+n_features = 5
+n_samples = 150
+separation = 1.2
+
+[noise]
+model = "symmetric"
+rates = [0.0, 0.4]
+
+[targets]
+epsilons = [0.0, 0.3]
+
+[model]
+kind = "mlp"
+hidden = [8]
+
+[training]
+epochs = 3
+batch_size = 16
+optimizer = "sgd"
+learning_rate = 0.05
+"#;
+
+const TABLES: [&str; 3] = ["runs.csv", "epochs.csv", "summary.csv"];
+
+fn sweep(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sweep"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the sweep binary runs")
+}
+
+fn write_config(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("experiment.toml");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+fn run_tiny(config: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![config.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let output = sweep(&args);
+    assert!(
+        output.status.success(),
+        "sweep failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn one_and_two_jobs_give_byte_identical_csvs() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), TINY);
+    let one = dir.path().join("one");
+    let two = dir.path().join("two");
+    run_tiny(&config, &one, &["--jobs", "1"]);
+    run_tiny(&config, &two, &["--jobs", "2"]);
+    for table in TABLES {
+        let a = fs::read(one.join(table)).unwrap();
+        let b = fs::read(two.join(table)).unwrap();
+        assert!(a == b, "{table} differs between --jobs 1 and --jobs 2");
+    }
+    let runs = fs::read_to_string(one.join("runs.csv")).unwrap();
+    // Header plus 2 rates × 2 seeds × 2 ε.
+    assert_eq!(runs.lines().count(), 1 + 8);
+    let epochs = fs::read_to_string(one.join("epochs.csv")).unwrap();
+    assert_eq!(epochs.lines().count(), 1 + 8 * 3);
+    let summary = fs::read_to_string(one.join("summary.csv")).unwrap();
+    assert_eq!(summary.lines().count(), 1 + 4);
+    for chart in [
+        "accuracy_vs_noise.png",
+        "accuracy_vs_noise.svg",
+        "manifest.json",
+    ] {
+        assert!(one.join(chart).exists(), "{chart} missing");
+    }
+    let noisy = fs::read_dir(one.join("noisy-labels")).unwrap().count();
+    assert_eq!(noisy, 4, "one noisy-label file per (rate, seed)");
+}
+
+#[test]
+fn rerunning_skips_finished_runs_and_resumes_missing_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), TINY);
+    let out = dir.path().join("out");
+    let first = run_tiny(&config, &out, &["--jobs", "2"]);
+    assert!(
+        stderr(&first).contains("0 already finished, 8 to train"),
+        "{}",
+        stderr(&first)
+    );
+    let tables: Vec<Vec<u8>> = TABLES
+        .iter()
+        .map(|t| fs::read(out.join(t)).unwrap())
+        .collect();
+
+    let second = run_tiny(&config, &out, &[]);
+    assert!(
+        stderr(&second).contains("8 already finished, 0 to train"),
+        "{}",
+        stderr(&second)
+    );
+
+    // Lose one finished run (as if the sweep had been killed before it completed): only that run
+    // is trained again, and the results are the same bytes as before.
+    let records: Vec<PathBuf> = fs::read_dir(out.join("records"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(records.len(), 8);
+    fs::remove_file(&records[3]).unwrap();
+    let third = run_tiny(&config, &out, &["--jobs", "1"]);
+    assert!(
+        stderr(&third).contains("7 already finished, 1 to train"),
+        "{}",
+        stderr(&third)
+    );
+    for (table, before) in TABLES.iter().zip(&tables) {
+        assert!(
+            &fs::read(out.join(table)).unwrap() == before,
+            "{table} changed on resume"
+        );
+    }
+
+    // --fresh trains everything again.
+    let fresh = run_tiny(&config, &out, &["--fresh"]);
+    assert!(
+        stderr(&fresh).contains("0 already finished, 8 to train"),
+        "{}",
+        stderr(&fresh)
+    );
+
+    // Adding a seed keeps the finished runs and trains only the new ones.
+    fs::write(&config, TINY.replace("seeds = 2", "seeds = 3")).unwrap();
+    let grown = run_tiny(&config, &out, &[]);
+    assert!(
+        stderr(&grown).contains("8 already finished, 4 to train"),
+        "{}",
+        stderr(&grown)
+    );
+}
+
+#[test]
+fn an_unknown_key_is_a_usage_error_naming_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &TINY.replace("batch_size = 16", "batch_size = 16\nbatchsize = 16"),
+    );
+    let out = dir.path().join("out");
+    let output = sweep(&[config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    let expected = format!(
+        "error: {}:26: unknown field `batchsize`, expected one of `epochs`, `batch_size`",
+        config.display()
+    );
+    assert!(message.starts_with(&expected), "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(!out.exists(), "nothing is written for a bad config");
+}
+
+#[test]
+fn a_noise_rate_outside_the_unit_interval_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &TINY.replace("rates = [0.0, 0.4]", "rates = [0.0, 1.4]"),
+    );
+    let output = sweep(&[config.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output).trim_end(),
+        format!(
+            "error: {}:14: noise.rates[1]: 1.4 is outside [0, 1]: a noise rate is a probability in [0, 1]",
+            config.display()
+        )
+    );
+}
+
+#[test]
+fn a_missing_config_file_is_a_usage_error() {
+    let output = sweep(&["no/such/experiment.toml"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).starts_with("error: no/such/experiment.toml: cannot read"));
+}
+
+#[test]
+fn diff_exits_one_on_a_difference_and_zero_on_agreement() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.csv");
+    let b = dir.path().join("b.csv");
+    fs::write(&a, "k,v\nx,0.100000\n").unwrap();
+    fs::write(&b, "k,v\nx,0.100400\n").unwrap();
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let differ = sweep(&["diff", a, b]);
+    assert_eq!(differ.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&differ.stdout).contains("line 2 column v: 0.100000 vs 0.100400")
+    );
+    assert_eq!(
+        sweep(&["diff", a, b, "--atol", "0.001"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(sweep(&["diff", a, "missing.csv"]).status.code(), Some(2));
+}
+
+#[test]
+fn list_prints_the_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), TINY);
+    let output = sweep(&["list", config.to_str().unwrap()]);
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(text.lines().count(), 1 + 8);
+    assert!(
+        text.lines().nth(4).unwrap().ends_with(",symmetric,0,1,0.3"),
+        "{text}"
+    );
+}
