@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -17,6 +18,8 @@ use crate::experiment::{
 use crate::grid::{RunSpec, expand, hex_digest};
 use crate::store::ResultsDir;
 use crate::table::accuracy_table;
+
+type RunResult = Result<RunRecord, trainer::TrainError>;
 
 /// Options of a sweep, as given on the command line.
 #[derive(Debug, Clone)]
@@ -121,10 +124,14 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
             .context("starting the worker threads")?;
         let progress = Progress::new(pending.len());
         let (sender, receiver) = mpsc::channel();
+        let stop = AtomicBool::new(false);
         std::thread::scope(|scope| -> Result<()> {
-            let (groups, prepared, pending) = (&groups, &prepared, &pending);
+            let (groups, prepared, pending, stop) = (&groups, &prepared, &pending, &stop);
             scope.spawn(move || {
                 let train = |sender: &mpsc::Sender<_>, spec: &&RunSpec| {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
                     let noise = &groups[&(rate_index(config, spec.noise_rate), spec.seed)];
                     let result = run_one(config, prepared, noise, spec);
                     // The receiver lives until every sender is gone.
@@ -141,24 +148,32 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
                 });
             });
             // Results are stored as each run finishes; tables are rebuilt in grid order, so
-            // their bytes do not depend on which run finished first.
-            for (index, result) in receiver {
-                let spec = &specs[index];
-                match result {
-                    Ok(record) => {
-                        dir.save_record(&record)?;
-                        progress.finished(spec, &record);
-                        records[index] = Some(record);
-                        let done: Vec<&RunRecord> = records.iter().flatten().collect();
-                        dir.write_tables(&done)?;
-                    }
-                    Err(error) => {
-                        failed += 1;
-                        progress.failed(spec, &error.to_string());
+            // their bytes do not depend on which run finished first. If storing fails, the
+            // workers start no further run.
+            let mut store_results = |receiver: mpsc::Receiver<(usize, RunResult)>| -> Result<()> {
+                for (index, result) in receiver {
+                    let spec = &specs[index];
+                    match result {
+                        Ok(record) => {
+                            dir.save_record(&record)?;
+                            progress.finished(spec, &record);
+                            records[index] = Some(record);
+                            let done: Vec<&RunRecord> = records.iter().flatten().collect();
+                            dir.write_tables(&done)?;
+                        }
+                        Err(error) => {
+                            failed += 1;
+                            progress.failed(spec, &error.to_string());
+                        }
                     }
                 }
+                Ok(())
+            };
+            let stored = store_results(receiver);
+            if stored.is_err() {
+                stop.store(true, Ordering::Relaxed);
             }
-            Ok(())
+            stored
         })?;
         progress.done();
     }
@@ -335,7 +350,10 @@ impl Progress {
         );
         match &self.bar {
             Some(bar) => {
-                bar.set_message(line);
+                bar.set_message(format!(
+                    "last: {}, accuracy {accuracy}",
+                    Self::describe(spec)
+                ));
                 bar.inc(1);
             }
             None => eprintln!("{line}"),

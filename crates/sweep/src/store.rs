@@ -131,7 +131,7 @@ impl ResultsDir {
     }
 
     /// Writes the noisy labels of one (rate, seed) group as CSV (`split,row,clean,noisy,flipped`,
-    /// `row` being the sample's index in the full data set) unless the file exists.
+    /// `row` being the sample's index in the full data set), replacing any earlier file.
     pub fn write_noisy_labels(
         &self,
         noise_model: &str,
@@ -144,9 +144,6 @@ impl ResultsDir {
             "{noise_model}-rate{}-seed{seed}.csv",
             reporter::format_float(noise_rate)
         ));
-        if path.exists() {
-            return Ok(());
-        }
         let mut out = Vec::new();
         writeln!(out, "split,row,clean,noisy,flipped")?;
         for (split, rows, clean, noisy) in [
