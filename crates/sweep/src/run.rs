@@ -19,6 +19,9 @@ use crate::grid::{RunSpec, expand, hex_digest};
 use crate::store::ResultsDir;
 use crate::table::accuracy_table;
 
+/// How often the CSV tables are rewritten while runs finish (they are always written at the end).
+const TABLE_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
 type RunResult = Result<RunRecord, trainer::TrainError>;
 
 /// Options of a sweep, as given on the command line.
@@ -115,10 +118,15 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
             }
         }
 
-        // With one job the pool has a thread per core for candle's matmuls to use and runs go
-        // one after another; with several, each pool thread trains its own run.
+        // With one job, runs go one after another and the pool's threads serve candle's matmuls;
+        // with several, the pool has one thread per job, so no more than `jobs` runs train at once.
+        let pool_threads = if options.jobs == 1 {
+            options.inner_threads
+        } else {
+            options.jobs
+        };
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(options.jobs * options.inner_threads)
+            .num_threads(pool_threads)
             .thread_name(|i| format!("sweep-run-{i}"))
             .build()
             .context("starting the worker threads")?;
@@ -150,6 +158,7 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
             // Results are stored as each run finishes; tables are rebuilt in grid order, so
             // their bytes do not depend on which run finished first. If storing fails, the
             // workers start no further run.
+            let mut last_tables = Instant::now();
             let mut store_results = |receiver: mpsc::Receiver<(usize, RunResult)>| -> Result<()> {
                 for (index, result) in receiver {
                     let spec = &specs[index];
@@ -158,8 +167,13 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
                             dir.save_record(&record)?;
                             progress.finished(spec, &record);
                             records[index] = Some(record);
-                            let done: Vec<&RunRecord> = records.iter().flatten().collect();
-                            dir.write_tables(&done)?;
+                            // The records are what counts; the tables are refreshed every few
+                            // seconds so a long sweep does not rewrite them after every run.
+                            if last_tables.elapsed() >= TABLE_REFRESH {
+                                let done: Vec<&RunRecord> = records.iter().flatten().collect();
+                                dir.write_tables(&done)?;
+                                last_tables = Instant::now();
+                            }
                         }
                         Err(error) => {
                             failed += 1;

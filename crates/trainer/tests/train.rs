@@ -47,16 +47,21 @@ fn sgd(learning_rate: f64) -> OptimizerParams {
 
 const SEEDS: TrainSeeds = TrainSeeds { init: 3, order: 4 };
 
+/// The splits with their clean labels as the labels trained on.
+fn clean_data<'a>(train: &'a Dataset, validation: &'a Dataset, test: &'a Dataset) -> TrainData<'a> {
+    TrainData {
+        train,
+        train_noisy: &train.labels,
+        validation,
+        validation_noisy: &validation.labels,
+        test,
+    }
+}
+
 #[test]
 fn a_separable_problem_is_learned_and_training_is_deterministic() {
     let (train_set, validation, test) = splits();
-    let data = TrainData {
-        train: &train_set,
-        train_noisy: &train_set.labels,
-        validation: &validation,
-        validation_noisy: &validation.labels,
-        test: &test,
-    };
+    let data = clean_data(&train_set, &validation, &test);
     for optimizer in [
         sgd(0.05),
         OptimizerParams::AdamW {
@@ -114,13 +119,7 @@ fn memorisation_is_measured_on_flipped_samples_only() {
 #[test]
 fn a_huge_learning_rate_diverges_without_failing() {
     let (train_set, validation, test) = splits();
-    let data = TrainData {
-        train: &train_set,
-        train_noisy: &train_set.labels,
-        validation: &validation,
-        validation_noisy: &validation.labels,
-        test: &test,
-    };
+    let data = clean_data(&train_set, &validation, &test);
     let mut explosive = params(0.0, sgd(1e30));
     explosive.schedule = Schedule::Constant;
     let outcome = train(&data, &explosive, SEEDS).unwrap();
