@@ -4,7 +4,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
-use crate::dataset::{DataError, Dataset};
+use crate::dataset::{DataError, Dataset, numbered_class_names};
 
 /// Parameters of [`blobs`].
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +89,8 @@ pub fn blobs(params: &BlobsParams) -> Result<Dataset, DataError> {
         labels,
         n_features: params.n_features,
         n_classes: params.n_classes,
+        class_names: numbered_class_names(params.n_classes),
+        image_shape: None,
     })
 }
 

@@ -13,6 +13,11 @@ pub struct Dataset {
     pub n_features: usize,
     /// Number of classes.
     pub n_classes: usize,
+    /// Name of each class, indexed by label (`n_classes` of them).
+    pub class_names: Vec<String>,
+    /// For images: `[channels, height, width]`, each row holding the pixels channel-major
+    /// (CHW), so `channels · height · width == n_features`. `None` for tabular data.
+    pub image_shape: Option<[usize; 3]>,
 }
 
 impl Dataset {
@@ -38,6 +43,8 @@ impl Dataset {
             labels: indices.iter().map(|&i| self.labels[i]).collect(),
             n_features: self.n_features,
             n_classes: self.n_classes,
+            class_names: self.class_names.clone(),
+            image_shape: self.image_shape,
         }
     }
 
@@ -51,6 +58,11 @@ impl Dataset {
     }
 }
 
+/// Class names `"0"`, `"1"`, … for data sets whose classes are plain indices.
+pub fn numbered_class_names(n_classes: usize) -> Vec<String> {
+    (0..n_classes).map(|c| c.to_string()).collect()
+}
+
 /// Why a data set could not be built or read.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
@@ -61,6 +73,25 @@ pub enum DataError {
         source_name: String,
         /// 1-based line number of the problem.
         line: usize,
+        /// What was wrong and what was expected.
+        message: String,
+    },
+    /// A data file as a whole is unusable: missing, wrong magic number, wrong size, counts that
+    /// do not match.
+    #[error("{path}: {message}")]
+    File {
+        /// The file (or folder) concerned.
+        path: String,
+        /// What was wrong and what was expected.
+        message: String,
+    },
+    /// One record of a binary data file is unusable.
+    #[error("{path}: record {record}: {message}")]
+    Record {
+        /// The file concerned.
+        path: String,
+        /// 0-based index of the record.
+        record: usize,
         /// What was wrong and what was expected.
         message: String,
     },
@@ -96,6 +127,8 @@ mod tests {
             labels: vec![0, 1, 0],
             n_features: 2,
             n_classes: 2,
+            class_names: vec!["a".into(), "b".into()],
+            image_shape: None,
         };
         let picked = data.subset(&[2, 0]);
         assert_eq!(picked.features, vec![20.0, 21.0, 0.0, 1.0]);

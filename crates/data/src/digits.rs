@@ -4,7 +4,7 @@ use std::io::Read;
 
 use flate2::read::GzDecoder;
 
-use crate::dataset::{DataError, Dataset};
+use crate::dataset::{DataError, Dataset, numbered_class_names};
 
 /// The gzip-compressed CSV shipped in `assets/` (see `assets/README.md` for provenance and licence).
 const DIGITS_CSV_GZ: &[u8] = include_bytes!("../assets/digits.csv.gz");
@@ -77,6 +77,8 @@ fn parse_digits_csv(text: &str, source_name: &str) -> Result<Dataset, DataError>
         labels,
         n_features: N_PIXELS,
         n_classes: 10,
+        class_names: numbered_class_names(10),
+        image_shape: Some([1, 8, 8]),
     })
 }
 

@@ -4,11 +4,19 @@
 //! Everything here is plain `f32` rows and `usize` class labels; no tensors.
 
 mod blobs;
+mod cifar;
 mod dataset;
 mod digits;
+mod idx;
+mod image_folder;
 mod split;
+mod table;
 
 pub use blobs::{BlobsParams, blobs};
-pub use dataset::{DataError, Dataset};
+pub use cifar::{Cifar100Labels, load_cifar10, load_cifar100};
+pub use dataset::{DataError, Dataset, numbered_class_names};
 pub use digits::digits;
-pub use split::{Split, SplitParams, Standardizer, stratified_split};
+pub use idx::{IdxFiles, find_idx_files, load_idx};
+pub use image_folder::load_image_folder;
+pub use split::{Split, SplitParams, Standardizer, stratified_split, stratified_subset};
+pub use table::load_csv_table;

@@ -11,7 +11,7 @@ use crate::dataset::{DataError, Dataset};
 pub struct SplitParams {
     /// Share of each class held out for validation, in [0, 1).
     pub validation_fraction: f64,
-    /// Share of each class held out for testing, in (0, 1).
+    /// Share of each class held out for testing, in [0, 1); 0 for data with a separate test set.
     pub test_fraction: f64,
     /// Seed of the shuffle; fixed across the runs of an experiment so all share one split.
     pub seed: u64,
@@ -33,11 +33,11 @@ pub struct Split {
 /// seeded with `params.seed`. Fails if a class would leave the training split empty.
 pub fn stratified_split(data: &Dataset, params: &SplitParams) -> Result<Split, DataError> {
     let fraction_ok = |f: f64| (0.0..1.0).contains(&f);
-    if !fraction_ok(params.test_fraction) || params.test_fraction == 0.0 {
+    if !fraction_ok(params.test_fraction) {
         return Err(DataError::InvalidParameter {
             name: "test_fraction",
             value: params.test_fraction.to_string(),
-            allowed: "a share in (0, 1)",
+            allowed: "a share in [0, 1)",
         });
     }
     if !fraction_ok(params.validation_fraction)
@@ -82,6 +82,41 @@ pub fn stratified_split(data: &Dataset, params: &SplitParams) -> Result<Split, D
     split.validation.sort_unstable();
     split.test.sort_unstable();
     Ok(split)
+}
+
+/// A stratified sample of `n` rows of `data` (all rows when `n` ≥ its size): each class keeps a
+/// share proportional to its size, rounded by largest remainder so the total is exactly `n`, and
+/// the rows are chosen by a shuffle seeded with `seed`. Returns row indices, sorted ascending.
+pub fn stratified_subset(data: &Dataset, n: usize, seed: u64) -> Vec<usize> {
+    let total = data.n_samples();
+    if n >= total {
+        return (0..total).collect();
+    }
+    let counts = data.class_counts();
+    let quotas: Vec<f64> = counts
+        .iter()
+        .map(|&c| n as f64 * c as f64 / total as f64)
+        .collect();
+    let mut keep: Vec<usize> = quotas.iter().map(|q| q.floor() as usize).collect();
+    let mut by_remainder: Vec<usize> = (0..counts.len()).collect();
+    // Largest remainder first; equal remainders go to the lower class index.
+    by_remainder.sort_by(|&a, &b| {
+        let fraction = |c: usize| quotas[c] - quotas[c].floor();
+        fraction(b).total_cmp(&fraction(a)).then(a.cmp(&b))
+    });
+    let short = n - keep.iter().sum::<usize>();
+    for &class in by_remainder.iter().take(short) {
+        keep[class] += 1;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut rows = Vec::with_capacity(n);
+    for (class, &k) in keep.iter().enumerate() {
+        let mut members: Vec<usize> = (0..total).filter(|&i| data.labels[i] == class).collect();
+        members.shuffle(&mut rng);
+        rows.extend_from_slice(&members[..k.min(members.len())]);
+    }
+    rows.sort_unstable();
+    rows
 }
 
 /// Per-feature standardisation `(x − mean) / std`.
@@ -170,6 +205,8 @@ mod tests {
             labels: vec![0, 1],
             n_features: 2,
             n_classes: 2,
+            class_names: crate::numbered_class_names(2),
+            image_shape: None,
         };
         let scaler = Standardizer::fit(&train);
         assert_eq!(scaler.mean, vec![2.0, 5.0]);
@@ -182,6 +219,32 @@ mod tests {
         scaler.apply(&mut test);
         // The test row is scaled with the training statistics, not its own.
         assert_eq!(test.features, vec![2.0, 2.0]);
+    }
+
+    #[test]
+    fn subset_is_stratified_exact_and_seeded() {
+        let data = digits().unwrap();
+        let rows = stratified_subset(&data, 100, 1);
+        assert_eq!(rows.len(), 100);
+        let counts = data.subset(&rows).class_counts();
+        // 1,797 digits in 10 nearly equal classes: 10 of each.
+        assert!(counts.iter().all(|&c| c == 10), "{counts:?}");
+        assert_eq!(rows, stratified_subset(&data, 100, 1));
+        assert_ne!(rows, stratified_subset(&data, 100, 2));
+        assert_eq!(stratified_subset(&data, 5000, 1).len(), 1797);
+    }
+
+    #[test]
+    fn a_zero_test_fraction_leaves_the_test_split_empty() {
+        let data = digits().unwrap();
+        let params = SplitParams {
+            validation_fraction: 0.1,
+            test_fraction: 0.0,
+            seed: 0,
+        };
+        let split = stratified_split(&data, &params).unwrap();
+        assert!(split.test.is_empty());
+        assert_eq!(split.train.len() + split.validation.len(), 1797);
     }
 
     #[test]

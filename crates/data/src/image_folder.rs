@@ -1,0 +1,379 @@
+//! Image folders laid out as `root/<class>/<image>.png|jpg|jpeg`, as in cats-versus-dogs.
+
+use std::ffi::OsString;
+use std::fs;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use image::imageops::{self, FilterType};
+use image::{DynamicImage, ImageFormat};
+
+use crate::dataset::{DataError, Dataset};
+
+/// File extensions read as images, compared case-insensitively.
+const IMAGE_EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
+
+/// Loads every image under `root/<class>/`, one class per subfolder.
+///
+/// Classes are the subfolder names, sorted, and labels index into them (`0..n_classes`, at least
+/// 2 classes). Inside each class folder the files ending in `.png`, `.jpg` or `.jpeg` (any case)
+/// are read in name order and other files are ignored; every class needs at least one image.
+/// Each image is converted to RGB (or to luma when `grayscale`), resized to `width × height`
+/// with a triangle filter and stored channel-major (CHW) as `f32` values in `0..=255`, so
+/// `image_shape` is `[3 or 1, height, width]` and `n_features` its product. The data set is
+/// named after the root folder. `width` and `height` must be at least 1.
+pub fn load_image_folder(
+    root: &Path,
+    width: u32,
+    height: u32,
+    grayscale: bool,
+) -> Result<Dataset, DataError> {
+    if width == 0 {
+        return Err(DataError::InvalidParameter {
+            name: "width",
+            value: width.to_string(),
+            allowed: "at least 1 pixel",
+        });
+    }
+    if height == 0 {
+        return Err(DataError::InvalidParameter {
+            name: "height",
+            value: height.to_string(),
+            allowed: "at least 1 pixel",
+        });
+    }
+    let root_name = root.display().to_string();
+    if !root.is_dir() {
+        let message = if root.exists() {
+            "not a folder; expected a folder with one subfolder of images per class"
+        } else {
+            "folder not found; expected a folder with one subfolder of images per class"
+        };
+        return Err(DataError::File {
+            path: root_name,
+            message: message.into(),
+        });
+    }
+
+    let mut class_folders: Vec<(OsString, PathBuf)> = read_folder(root)?
+        .into_iter()
+        .filter(|(_, path)| path.is_dir())
+        .collect();
+    class_folders.sort();
+    if class_folders.len() < 2 {
+        let found: Vec<String> = class_folders
+            .iter()
+            .map(|(name, _)| format!("`{}`", name.to_string_lossy()))
+            .collect();
+        let found = if found.is_empty() {
+            "none".to_owned()
+        } else {
+            format!("only {}", found.join(", "))
+        };
+        return Err(DataError::File {
+            path: root_name,
+            message: format!("expected at least 2 class folders, one per class; found {found}"),
+        });
+    }
+
+    let channels: usize = if grayscale { 1 } else { 3 };
+    let pixels = width as usize * height as usize;
+    let mut features = Vec::new();
+    let mut labels = Vec::new();
+    let mut class_names = Vec::with_capacity(class_folders.len());
+    for (label, (class_name, class_path)) in class_folders.iter().enumerate() {
+        class_names.push(class_name.to_string_lossy().into_owned());
+        let mut image_files: Vec<(OsString, PathBuf)> = read_folder(class_path)?
+            .into_iter()
+            .filter(|(_, path)| has_image_extension(path) && path.is_file())
+            .collect();
+        image_files.sort();
+        if image_files.is_empty() {
+            return Err(DataError::File {
+                path: class_path.display().to_string(),
+                message: "class folder holds no .png, .jpg or .jpeg images".into(),
+            });
+        }
+        for (_, image_path) in &image_files {
+            let image = decode_image(image_path)?;
+            // The raw buffers are interleaved (HWC); transpose them to CHW.
+            let raw = if grayscale {
+                imageops::resize(&image.to_luma8(), width, height, FilterType::Triangle).into_raw()
+            } else {
+                imageops::resize(&image.to_rgb8(), width, height, FilterType::Triangle).into_raw()
+            };
+            for channel in 0..channels {
+                features
+                    .extend((0..pixels).map(|pixel| f32::from(raw[pixel * channels + channel])));
+            }
+            labels.push(label);
+        }
+    }
+
+    let name = root.file_name().map_or_else(
+        || root_name.clone(),
+        |name| name.to_string_lossy().into_owned(),
+    );
+    Ok(Dataset {
+        name,
+        features,
+        labels,
+        n_features: channels * pixels,
+        n_classes: class_names.len(),
+        class_names,
+        image_shape: Some([channels, height as usize, width as usize]),
+    })
+}
+
+/// The entries of `folder` as (file name, path) pairs, unsorted.
+fn read_folder(folder: &Path) -> Result<Vec<(OsString, PathBuf)>, DataError> {
+    let io_error = |error| DataError::Io {
+        source_name: folder.display().to_string(),
+        error,
+    };
+    fs::read_dir(folder)
+        .map_err(io_error)?
+        .map(|entry| {
+            let entry = entry.map_err(io_error)?;
+            Ok((entry.file_name(), entry.path()))
+        })
+        .collect()
+}
+
+/// Whether `path` ends in one of [`IMAGE_EXTENSIONS`], in any case.
+fn has_image_extension(path: &Path) -> bool {
+    path.extension().is_some_and(|extension| {
+        IMAGE_EXTENSIONS
+            .iter()
+            .any(|known| extension.eq_ignore_ascii_case(known))
+    })
+}
+
+/// Reads and decodes one image, guessing the format from its contents and falling back on the
+/// extension, so that a JPEG saved as `.png` still loads.
+fn decode_image(path: &Path) -> Result<DynamicImage, DataError> {
+    let file_error = |message: String| DataError::File {
+        path: path.display().to_string(),
+        message,
+    };
+    let bytes =
+        fs::read(path).map_err(|error| file_error(format!("cannot read the image: {error}")))?;
+    let mut reader = image::io::Reader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|error| file_error(format!("cannot read the image: {error}")))?;
+    if reader.format().is_none()
+        && let Ok(format) = ImageFormat::from_path(path)
+    {
+        reader.set_format(format);
+    }
+    reader
+        .decode()
+        .map_err(|error| file_error(format!("cannot decode the image: {error}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use image::{Rgb, RgbImage};
+
+    use super::*;
+
+    /// A 4×3 image whose pixel (x, y) is `(10x + y, 100 + 10x + y, 200 + 10x + y)`, so every
+    /// channel and position is distinguishable.
+    fn gradient() -> RgbImage {
+        RgbImage::from_fn(4, 3, |x, y| {
+            let v = (10 * x + y) as u8;
+            Rgb([v, 100 + v, 200 + v])
+        })
+    }
+
+    /// A folder `pets/` with `cats/` (two PNGs and a text file) and `dogs/` (one uniform JPEG).
+    fn pets() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("pets");
+        fs::create_dir_all(root.join("cats")).unwrap();
+        fs::create_dir_all(root.join("dogs")).unwrap();
+        gradient().save(root.join("cats/b.png")).unwrap();
+        RgbImage::from_pixel(4, 3, Rgb([1, 2, 3]))
+            .save(root.join("cats/a.PNG"))
+            .unwrap();
+        fs::write(root.join("cats/notes.txt"), "not an image").unwrap();
+        RgbImage::from_pixel(4, 3, Rgb([200, 100, 50]))
+            .save(root.join("dogs/d.jpg"))
+            .unwrap();
+        (dir, root)
+    }
+
+    #[test]
+    fn round_trip_stores_rgb_channel_major() {
+        let (_dir, root) = pets();
+        let data = load_image_folder(&root, 4, 3, false).unwrap();
+        assert_eq!(data.name, "pets");
+        assert_eq!(data.class_names, vec!["cats", "dogs"]);
+        assert_eq!(data.labels, vec![0, 0, 1]);
+        assert_eq!(data.image_shape, Some([3, 3, 4]));
+        assert_eq!((data.n_features, data.n_classes), (36, 2));
+        assert_eq!(data.features.len(), 3 * 36);
+        // `a.PNG` sorts before `b.png`.
+        assert!(data.row(0)[..12].iter().all(|&v| v == 1.0));
+        assert!(data.row(0)[24..].iter().all(|&v| v == 3.0));
+        // Pixel (x = 1, y = 2) of the gradient, one plane per channel.
+        let row = data.row(1);
+        let offset = 2 * 4 + 1;
+        assert_eq!(
+            [row[offset], row[12 + offset], row[24 + offset]],
+            [12.0, 112.0, 212.0]
+        );
+        // The JPEG is lossy: a uniform colour comes back close, not exact.
+        let jpeg = data.row(2);
+        for (channel, expected) in [200.0_f32, 100.0, 50.0].into_iter().enumerate() {
+            let plane = &jpeg[channel * 12..(channel + 1) * 12];
+            assert!(
+                plane.iter().all(|&v| (v - expected).abs() <= 8.0),
+                "{plane:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn grayscale_has_one_channel() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("grey");
+        for class in ["a", "b"] {
+            fs::create_dir_all(root.join(class)).unwrap();
+            RgbImage::from_pixel(4, 3, Rgb([90, 90, 90]))
+                .save(root.join(class).join("x.png"))
+                .unwrap();
+        }
+        let data = load_image_folder(&root, 4, 3, true).unwrap();
+        assert_eq!(data.image_shape, Some([1, 3, 4]));
+        assert_eq!(data.n_features, 12);
+        assert!(data.features.iter().all(|&v| v == 90.0));
+    }
+
+    #[test]
+    fn images_are_resized_to_the_requested_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("sizes");
+        fs::create_dir_all(root.join("dark")).unwrap();
+        fs::create_dir_all(root.join("split")).unwrap();
+        RgbImage::from_pixel(4, 4, Rgb([40, 80, 120]))
+            .save(root.join("dark/u.png"))
+            .unwrap();
+        // Left half black, right half white.
+        let halves = RgbImage::from_fn(4, 4, |x, _| {
+            if x < 2 {
+                Rgb([0, 0, 0])
+            } else {
+                Rgb([255, 255, 255])
+            }
+        });
+        halves.save(root.join("split/h.png")).unwrap();
+        let data = load_image_folder(&root, 2, 2, false).unwrap();
+        assert_eq!(data.image_shape, Some([3, 2, 2]));
+        assert_eq!(data.n_features, 12);
+        assert_eq!(
+            data.row(0),
+            &[
+                40.0, 40.0, 40.0, 40.0, 80.0, 80.0, 80.0, 80.0, 120.0, 120.0, 120.0, 120.0
+            ]
+        );
+        let expected = imageops::resize(&halves, 2, 2, FilterType::Triangle);
+        let row = data.row(1);
+        for y in 0..2 {
+            for x in 0..2 {
+                for channel in 0..3 {
+                    let value = row[channel * 4 + (y * 2 + x) as usize];
+                    assert_eq!(value, f32::from(expected.get_pixel(x, y)[channel]));
+                }
+            }
+            // The left column stays darker than the right.
+            assert!(row[(y * 2) as usize] < row[(y * 2 + 1) as usize]);
+        }
+    }
+
+    #[test]
+    fn zero_size_is_rejected() {
+        let (_dir, root) = pets();
+        let error = load_image_folder(&root, 0, 3, false).unwrap_err();
+        assert_eq!(error.to_string(), "width = 0 is invalid: at least 1 pixel");
+        let error = load_image_folder(&root, 4, 0, false).unwrap_err();
+        assert_eq!(error.to_string(), "height = 0 is invalid: at least 1 pixel");
+    }
+
+    #[test]
+    fn missing_root_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("absent");
+        let error = load_image_folder(&root, 4, 3, false).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{}: folder not found; expected a folder with one subfolder of images per class",
+                root.display()
+            )
+        );
+    }
+
+    #[test]
+    fn root_that_is_a_file_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("file.png");
+        gradient().save(&root).unwrap();
+        let error = load_image_folder(&root, 4, 3, false).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{}: not a folder; expected a folder with one subfolder of images per class",
+                root.display()
+            )
+        );
+    }
+
+    #[test]
+    fn single_class_folder_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("one");
+        fs::create_dir_all(root.join("cats")).unwrap();
+        gradient().save(root.join("cats/a.png")).unwrap();
+        // A loose image beside the class folders is not a class.
+        gradient().save(root.join("stray.png")).unwrap();
+        let error = load_image_folder(&root, 4, 3, false).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{}: expected at least 2 class folders, one per class; found only `cats`",
+                root.display()
+            )
+        );
+    }
+
+    #[test]
+    fn class_folder_without_images_is_reported() {
+        let (_dir, root) = pets();
+        fs::remove_file(root.join("dogs/d.jpg")).unwrap();
+        fs::write(root.join("dogs/readme.txt"), "no images here").unwrap();
+        let error = load_image_folder(&root, 4, 3, false).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{}: class folder holds no .png, .jpg or .jpeg images",
+                root.join("dogs").display()
+            )
+        );
+    }
+
+    #[test]
+    fn undecodable_image_names_the_file_and_the_decoder_error() {
+        let (_dir, root) = pets();
+        let broken = root.join("dogs/broken.png");
+        fs::write(&broken, "not a png").unwrap();
+        let error = load_image_folder(&root, 4, 3, false).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{}: cannot decode the image: Format error decoding Png: Invalid PNG signature.",
+                broken.display()
+            )
+        );
+    }
+}
