@@ -13,7 +13,7 @@ mod train;
 
 pub use loss::{label_smoothed_cross_entropy, smoothed_targets};
 pub use metrics::{ECE_BINS, EvalMetrics, evaluate_log_probs, expected_calibration_error};
-pub use model::{Mlp, ModelKind};
+pub use model::{Cnn, Mlp, Model, ModelKind};
 pub use optim::{OptimizerParams, Schedule, SgdMomentum};
 pub use train::{
     EpochMetrics, RunOutcome, RunStatus, TrainData, TrainError, TrainParams, TrainSeeds, train,

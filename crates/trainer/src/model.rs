@@ -1,4 +1,4 @@
-//! Fully connected models (logistic regression and MLP) with weights drawn from a seeded stream.
+//! Models (logistic regression, MLP, a small CNN) with weights drawn from a seeded stream.
 
 use candle_core::{Device, Result, Tensor, Var};
 use rand::{RngExt, SeedableRng};
@@ -14,10 +14,16 @@ pub enum ModelKind {
         /// Widths of the hidden layers, input side first.
         hidden: Vec<usize>,
     },
+    /// Two conv(3×3, padding 1)–ReLU–max-pool(2×2) blocks and a linear head; needs image inputs
+    /// whose height and width are at least 4.
+    Cnn {
+        /// Output channels of the first and second convolution (each ≥ 1).
+        channels: [usize; 2],
+    },
 }
 
 impl ModelKind {
-    /// Layer widths from input to output.
+    /// Layer widths of the fully connected models, from input to output.
     fn widths(&self, n_features: usize, n_classes: usize) -> Vec<usize> {
         let mut widths = vec![n_features];
         if let ModelKind::Mlp { hidden } = self {
@@ -26,6 +32,58 @@ impl ModelKind {
         widths.push(n_classes);
         widths
     }
+}
+
+/// A model of any kind, built by [`Model::new`].
+#[derive(Debug)]
+pub enum Model {
+    /// Logistic regression or MLP (images are flattened).
+    Mlp(Mlp),
+    /// The CNN.
+    Cnn(Cnn),
+}
+
+impl Model {
+    /// Builds `kind` for rows of `n_features` values and `n_classes` outputs. The CNN needs
+    /// `image_shape` (`[channels, height, width]`, CHW rows); the other models ignore it.
+    pub fn new(
+        kind: &ModelKind,
+        n_features: usize,
+        n_classes: usize,
+        image_shape: Option<[usize; 3]>,
+        seed: u64,
+    ) -> Result<Model> {
+        match kind {
+            ModelKind::Cnn { channels } => {
+                let Some(shape) = image_shape else {
+                    candle_core::bail!("a CNN needs image data; this data set has no image shape")
+                };
+                Ok(Model::Cnn(Cnn::new(shape, *channels, n_classes, seed)?))
+            }
+            _ => Ok(Model::Mlp(Mlp::new(kind, n_features, n_classes, seed)?)),
+        }
+    }
+
+    /// Logits `[batch, n_classes]` for rows `[batch, n_features]`.
+    pub fn forward(&self, inputs: &Tensor) -> Result<Tensor> {
+        match self {
+            Model::Mlp(mlp) => mlp.forward(inputs),
+            Model::Cnn(cnn) => cnn.forward(inputs),
+        }
+    }
+
+    /// The trainable variables.
+    pub fn vars(&self) -> Vec<Var> {
+        match self {
+            Model::Mlp(mlp) => mlp.vars(),
+            Model::Cnn(cnn) => cnn.vars(),
+        }
+    }
+}
+
+/// `n` values from `U(−bound, bound)`.
+fn uniform(rng: &mut ChaCha8Rng, n: usize, bound: f32) -> Vec<f32> {
+    (0..n).map(|_| rng.random_range(-bound..bound)).collect()
 }
 
 /// A stack of linear layers, ReLU between them, no activation on the logits.
@@ -47,12 +105,12 @@ impl Mlp {
         for pair in widths.windows(2) {
             let (fan_in, fan_out) = (pair[0], pair[1]);
             let bound = 1.0 / (fan_in as f32).sqrt();
-            let mut uniform = |n: usize| -> Vec<f32> {
-                (0..n).map(|_| rng.random_range(-bound..bound)).collect()
-            };
-            let weight =
-                Tensor::from_vec(uniform(fan_in * fan_out), (fan_in, fan_out), &Device::Cpu)?;
-            let bias = Tensor::from_vec(uniform(fan_out), fan_out, &Device::Cpu)?;
+            let weight = Tensor::from_vec(
+                uniform(&mut rng, fan_in * fan_out, bound),
+                (fan_in, fan_out),
+                &Device::Cpu,
+            )?;
+            let bias = Tensor::from_vec(uniform(&mut rng, fan_out, bound), fan_out, &Device::Cpu)?;
             layers.push((Var::from_tensor(&weight)?, Var::from_tensor(&bias)?));
         }
         Ok(Mlp { layers })
@@ -76,6 +134,98 @@ impl Mlp {
     pub fn vars(&self) -> Vec<Var> {
         self.layers
             .iter()
+            .flat_map(|(weight, bias)| [weight.clone(), bias.clone()])
+            .collect()
+    }
+}
+
+/// Two conv–ReLU–pool blocks and a linear head, for CHW image rows.
+#[derive(Debug)]
+pub struct Cnn {
+    /// `[channels, height, width]` of the input images.
+    shape: [usize; 3],
+    /// `(kernel [out, in, 3, 3], bias [1, out, 1, 1])` of the two convolutions.
+    convs: [(Var, Var); 2],
+    /// `(weight [flattened, n_classes], bias [n_classes])` of the head.
+    head: (Var, Var),
+}
+
+impl Cnn {
+    /// Builds the CNN for images of `shape` (`[channels, height, width]`, height and width ≥ 4)
+    /// with `channels` convolution widths. Weights and biases are drawn like the MLP's, from
+    /// `U(−1/√fan_in, 1/√fan_in)` (fan_in = in channels · 9 for a convolution), in the order
+    /// conv 1, conv 2, head.
+    pub fn new(
+        shape: [usize; 3],
+        channels: [usize; 2],
+        n_classes: usize,
+        seed: u64,
+    ) -> Result<Cnn> {
+        let [in_channels, height, width] = shape;
+        if height < 4 || width < 4 || channels.contains(&0) || in_channels == 0 {
+            candle_core::bail!(
+                "a CNN needs images of at least 4×4 and channel counts ≥ 1, got {shape:?} and {channels:?}"
+            );
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut conv = |input: usize, output: usize| -> Result<(Var, Var)> {
+            let bound = 1.0 / ((input * 9) as f32).sqrt();
+            let kernel = Tensor::from_vec(
+                uniform(&mut rng, output * input * 9, bound),
+                (output, input, 3, 3),
+                &Device::Cpu,
+            )?;
+            let bias = Tensor::from_vec(
+                uniform(&mut rng, output, bound),
+                (1, output, 1, 1),
+                &Device::Cpu,
+            )?;
+            Ok((Var::from_tensor(&kernel)?, Var::from_tensor(&bias)?))
+        };
+        let convs = [
+            conv(in_channels, channels[0])?,
+            conv(channels[0], channels[1])?,
+        ];
+        let flattened = channels[1] * (height / 4) * (width / 4);
+        let bound = 1.0 / (flattened as f32).sqrt();
+        let weight = Tensor::from_vec(
+            uniform(&mut rng, flattened * n_classes, bound),
+            (flattened, n_classes),
+            &Device::Cpu,
+        )?;
+        let bias = Tensor::from_vec(uniform(&mut rng, n_classes, bound), n_classes, &Device::Cpu)?;
+        Ok(Cnn {
+            shape,
+            convs,
+            head: (Var::from_tensor(&weight)?, Var::from_tensor(&bias)?),
+        })
+    }
+
+    /// Logits `[batch, n_classes]` for rows `[batch, channels·height·width]`.
+    pub fn forward(&self, inputs: &Tensor) -> Result<Tensor> {
+        let [channels, height, width] = self.shape;
+        let batch = inputs.dim(0)?;
+        let mut activations = inputs.reshape((batch, channels, height, width))?;
+        for (kernel, bias) in &self.convs {
+            activations = activations
+                .conv2d(kernel.as_tensor(), 1, 1, 1, 1)?
+                .broadcast_add(bias.as_tensor())?
+                .relu()?
+                .max_pool2d(2)?;
+        }
+        let (weight, bias) = &self.head;
+        activations
+            .flatten_from(1)?
+            .matmul(weight.as_tensor())?
+            .broadcast_add(bias.as_tensor())
+    }
+
+    /// The trainable variables: conv 1 kernel and bias, conv 2 kernel and bias, head weight
+    /// and bias.
+    pub fn vars(&self) -> Vec<Var> {
+        self.convs
+            .iter()
+            .chain(std::iter::once(&self.head))
             .flat_map(|(weight, bias)| [weight.clone(), bias.clone()])
             .collect()
     }
@@ -107,6 +257,26 @@ mod tests {
         // First layer: fan_in 4 → bound 0.5; second: fan_in 5 → bound 0.447.
         assert!(a[..25].iter().all(|w| w.abs() < 0.5));
         assert!(a[25..].iter().all(|w| w.abs() < 0.4473));
+    }
+
+    #[test]
+    fn cnn_shapes_and_parameter_count() {
+        let kind = ModelKind::Cnn { channels: [4, 6] };
+        let model = Model::new(&kind, 2 * 8 * 6, 3, Some([2, 8, 6]), 0).unwrap();
+        let x = Tensor::zeros((5, 2 * 8 * 6), candle_core::DType::F32, &Device::Cpu).unwrap();
+        assert_eq!(model.forward(&x).unwrap().dims(), &[5, 3]);
+        let n_params: usize = model
+            .vars()
+            .iter()
+            .map(|v| v.as_tensor().elem_count())
+            .sum();
+        // conv 1: 4·2·9 + 4; conv 2: 6·4·9 + 6; head: (6·2·1)·3 + 3 (8×6 pooled twice is 2×1).
+        assert_eq!(n_params, 76 + 222 + 39);
+        let error = Model::new(&kind, 10, 3, None, 0).unwrap_err();
+        assert!(
+            error.to_string().contains("a CNN needs image data"),
+            "{error}"
+        );
     }
 
     #[test]

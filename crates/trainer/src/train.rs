@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::loss::label_smoothed_cross_entropy;
 use crate::metrics::{evaluate_log_probs, ratio};
-use crate::model::{Mlp, ModelKind};
+use crate::model::{Model, ModelKind};
 use crate::optim::{OptimizerParams, Schedule};
 
 /// Rows evaluated per forward pass, so evaluation memory stays bounded on large splits.
@@ -134,7 +134,13 @@ pub fn train(
     let validation_x = features_tensor(data.validation, &device)?;
     let test_x = features_tensor(data.test, &device)?;
 
-    let model = Mlp::new(&params.model, train.n_features, n_classes, seeds.init)?;
+    let model = Model::new(
+        &params.model,
+        train.n_features,
+        n_classes,
+        train.image_shape,
+        seeds.init,
+    )?;
     let mut optimizer = params.optimizer.build(model.vars())?;
     let mut order_rng = ChaCha8Rng::seed_from_u64(seeds.order);
     let mut order: Vec<u32> = (0..train.n_samples() as u32).collect();
@@ -259,7 +265,7 @@ fn features_tensor(data: &Dataset, device: &Device) -> candle_core::Result<Tenso
 }
 
 /// Log-softmax of the model's logits for every row of `inputs`, row-major, in chunks.
-fn log_probs(model: &Mlp, inputs: &Tensor) -> candle_core::Result<Vec<f32>> {
+fn log_probs(model: &Model, inputs: &Tensor) -> candle_core::Result<Vec<f32>> {
     let n_rows = inputs.dim(0)?;
     let mut out = Vec::new();
     for start in (0..n_rows).step_by(EVAL_CHUNK_ROWS) {

@@ -6,12 +6,18 @@ use trainer::{
 };
 
 fn splits() -> (Dataset, Dataset, Dataset) {
+    splits_of(4, 1)
+}
+
+/// Three well-separated classes of 300 samples with `n_features` features, split 2:1 between
+/// training (less every tenth sample, kept for validation) and test.
+fn splits_of(n_features: usize, seed: u64) -> (Dataset, Dataset, Dataset) {
     let all = blobs(&BlobsParams {
         n_classes: 3,
-        n_features: 4,
+        n_features,
         n_samples: 300,
         separation: 3.0,
-        seed: 1,
+        seed,
     })
     .unwrap();
     // Samples are stored class by class; every third one goes to test, every tenth to validation.
@@ -146,4 +152,21 @@ fn mismatched_inputs_are_errors_not_panics() {
         error.to_string(),
         "noisy labels and features differ in length"
     );
+}
+
+#[test]
+fn a_cnn_learns_separable_images() {
+    // Blobs of 16 features stand in for 1×4×4 images.
+    let (mut train_set, mut validation, mut test) = splits_of(16, 2);
+    for data in [&mut train_set, &mut validation, &mut test] {
+        data.image_shape = Some([1, 4, 4]);
+    }
+    let data = clean_data(&train_set, &validation, &test);
+    let mut cnn = params(0.0, sgd(0.05));
+    cnn.model = ModelKind::Cnn { channels: [4, 8] };
+    let outcome = train(&data, &cnn, SEEDS).unwrap();
+    assert_eq!(outcome.status, RunStatus::Finished);
+    let last = outcome.epochs.last().unwrap();
+    assert!(last.test_accuracy > 0.9, "{last:?}");
+    assert_eq!(outcome, train(&data, &cnn, SEEDS).unwrap());
 }
