@@ -2,7 +2,7 @@
 //! file, the line, the key and what is allowed.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -39,18 +39,50 @@ fn default_seeds() -> u64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
-    /// `digits` (bundled) or `blobs` (synthetic).
+    /// Where the data come from.
     pub source: DataSource,
-    /// Share of each class held out for validation, in [0, 1).
+    /// Share of each class of the training data held out for validation, in [0, 1).
     #[serde(default = "default_validation_fraction")]
     pub validation_fraction: f64,
-    /// Share of each class held out for testing, in (0, 1).
-    #[serde(default = "default_test_fraction")]
-    pub test_fraction: f64,
+    /// Share of each class held out for testing, in (0, 1); default 0.2. Not allowed for sources
+    /// with their own test split (`idx`, `cifar10`, `cifar100`).
+    #[serde(default)]
+    pub test_fraction: Option<f64>,
     /// Seed of the split; by default derived from the experiment seed.
     #[serde(default)]
     pub split_seed: Option<u64>,
-    /// blobs: number of classes.
+    /// Keep only this many training samples (stratified), for quick experiments on large sets.
+    #[serde(default)]
+    pub train_subset: Option<usize>,
+    /// `idx`, `cifar10`, `cifar100`, `image-folder`: the folder; `csv`: the file. Relative paths
+    /// are relative to the current folder.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// `idx`: training images file, instead of the standard name in `path`.
+    #[serde(default)]
+    pub train_images: Option<PathBuf>,
+    /// `idx`: training labels file.
+    #[serde(default)]
+    pub train_labels: Option<PathBuf>,
+    /// `idx`: test images file.
+    #[serde(default)]
+    pub test_images: Option<PathBuf>,
+    /// `idx`: test labels file.
+    #[serde(default)]
+    pub test_labels: Option<PathBuf>,
+    /// `cifar100`: `coarse` (20 classes) or `fine` (100 classes, the default).
+    #[serde(default)]
+    pub labels: Option<Cifar100LabelsName>,
+    /// `csv`: the name of the label column.
+    #[serde(default)]
+    pub label_column: Option<String>,
+    /// `image-folder`: `[width, height]` every image is resized to.
+    #[serde(default)]
+    pub image_size: Option<[u32; 2]>,
+    /// `image-folder`: convert images to one grey channel (default false: RGB).
+    #[serde(default)]
+    pub grayscale: Option<bool>,
+    /// blobs and idx: number of classes (idx default 10).
     #[serde(default)]
     pub n_classes: Option<usize>,
     /// blobs: number of features.
@@ -68,9 +100,8 @@ fn default_validation_fraction() -> f64 {
     0.1
 }
 
-fn default_test_fraction() -> f64 {
-    0.2
-}
+/// The test share for sources without their own test split, when the file does not say.
+pub const DEFAULT_TEST_FRACTION: f64 = 0.2;
 
 /// A data source name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +111,60 @@ pub enum DataSource {
     Digits,
     /// A seeded Gaussian mixture.
     Blobs,
+    /// MNIST-format IDX files (MNIST, Fashion-MNIST, KMNIST, EMNIST), raw or gzip.
+    Idx,
+    /// The CIFAR-10 binary version.
+    Cifar10,
+    /// The CIFAR-100 binary version.
+    Cifar100,
+    /// A CSV table with a header and a label column.
+    Csv,
+    /// `root/<class>/*.png|jpg` images.
+    ImageFolder,
+}
+
+impl DataSource {
+    /// Whether the source comes with its own test split.
+    pub fn has_test_split(self) -> bool {
+        matches!(
+            self,
+            DataSource::Idx | DataSource::Cifar10 | DataSource::Cifar100
+        )
+    }
+
+    /// The name used in the TOML file.
+    pub fn name(self) -> &'static str {
+        match self {
+            DataSource::Digits => "digits",
+            DataSource::Blobs => "blobs",
+            DataSource::Idx => "idx",
+            DataSource::Cifar10 => "cifar10",
+            DataSource::Cifar100 => "cifar100",
+            DataSource::Csv => "csv",
+            DataSource::ImageFolder => "image-folder",
+        }
+    }
+}
+
+/// Which CIFAR-100 labels to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cifar100LabelsName {
+    /// The 20 superclasses.
+    Coarse,
+    /// The 100 classes.
+    Fine,
+}
+
+impl DataConfig {
+    /// The test share in effect (none for sources with their own test split).
+    pub fn test_fraction(&self) -> Option<f64> {
+        if self.source.has_test_split() {
+            None
+        } else {
+            Some(self.test_fraction.unwrap_or(DEFAULT_TEST_FRACTION))
+        }
+    }
 }
 
 /// The noise process.
@@ -165,9 +250,12 @@ pub struct TargetsConfig {
 pub struct ModelConfig {
     /// `logistic` or `mlp`.
     pub kind: ModelKindName,
-    /// Hidden widths of the MLP, each ≥ 1 (not allowed for `logistic`).
+    /// Hidden widths of the MLP, each ≥ 1 (only for `mlp`).
     #[serde(default)]
     pub hidden: Vec<usize>,
+    /// Output channels of the CNN's two convolutions, each ≥ 1 (only for `cnn`; default [16, 32]).
+    #[serde(default)]
+    pub channels: Option<[usize; 2]>,
 }
 
 /// A model name.
@@ -178,6 +266,8 @@ pub enum ModelKindName {
     Logistic,
     /// Multi-layer perceptron.
     Mlp,
+    /// Two conv–ReLU–pool blocks and a linear head (image data only).
+    Cnn,
 }
 
 /// The optimiser and the training loop.
@@ -269,9 +359,15 @@ impl ModelConfig {
             ModelKindName::Mlp => trainer::ModelKind::Mlp {
                 hidden: self.hidden.clone(),
             },
+            ModelKindName::Cnn => trainer::ModelKind::Cnn {
+                channels: self.channels.unwrap_or(DEFAULT_CNN_CHANNELS),
+            },
         }
     }
 }
+
+/// CNN channel counts when the file does not say.
+pub const DEFAULT_CNN_CHANNELS: [usize; 2] = [16, 32];
 
 /// One problem in a configuration file, located as precisely as the parser allows.
 #[derive(Debug, Clone, PartialEq)]
@@ -382,63 +478,188 @@ fn validate(config: &ExperimentConfig) -> Vec<(String, String)> {
     }
 
     let data = &config.data;
-    if !(data.test_fraction > 0.0 && data.test_fraction < 1.0) {
-        problem(
-            "data.test_fraction",
-            format!("{} is outside (0, 1)", data.test_fraction),
-        );
+    let source = data.source;
+    if let Some(test_fraction) = data.test_fraction {
+        if source.has_test_split() {
+            problem(
+                "data.test_fraction",
+                format!(
+                    "not used: source = \"{}\" has its own test split",
+                    source.name()
+                ),
+            );
+        } else if !(test_fraction > 0.0 && test_fraction < 1.0) {
+            problem(
+                "data.test_fraction",
+                format!("{test_fraction} is outside (0, 1)"),
+            );
+        }
     }
+    let test_fraction = data.test_fraction().unwrap_or(0.0);
     if !(0.0..1.0).contains(&data.validation_fraction)
-        || data.validation_fraction + data.test_fraction >= 1.0
+        || data.validation_fraction + test_fraction >= 1.0
     {
         problem(
             "data.validation_fraction",
             format!(
-                "{} is not allowed: a share in [0, 1) that with test_fraction ({}) leaves training data",
-                data.validation_fraction, data.test_fraction
+                "{} is not allowed: a share in [0, 1) that with test_fraction ({test_fraction}) leaves training data",
+                data.validation_fraction
             ),
         );
     }
-    let blobs_keys = [
-        ("n_classes", data.n_classes.is_some()),
-        ("n_features", data.n_features.is_some()),
-        ("n_samples", data.n_samples.is_some()),
-        ("separation", data.separation.is_some()),
+    if data.train_subset == Some(0) {
+        problem(
+            "data.train_subset",
+            "0 is not allowed: at least 1 sample".into(),
+        );
+    }
+    // Which source-specific keys each source takes.
+    let source_keys: [(&str, bool, &[DataSource]); 13] = [
+        (
+            "path",
+            data.path.is_some(),
+            &[
+                DataSource::Idx,
+                DataSource::Cifar10,
+                DataSource::Cifar100,
+                DataSource::Csv,
+                DataSource::ImageFolder,
+            ],
+        ),
+        (
+            "train_images",
+            data.train_images.is_some(),
+            &[DataSource::Idx],
+        ),
+        (
+            "train_labels",
+            data.train_labels.is_some(),
+            &[DataSource::Idx],
+        ),
+        (
+            "test_images",
+            data.test_images.is_some(),
+            &[DataSource::Idx],
+        ),
+        (
+            "test_labels",
+            data.test_labels.is_some(),
+            &[DataSource::Idx],
+        ),
+        ("labels", data.labels.is_some(), &[DataSource::Cifar100]),
+        (
+            "label_column",
+            data.label_column.is_some(),
+            &[DataSource::Csv],
+        ),
+        (
+            "image_size",
+            data.image_size.is_some(),
+            &[DataSource::ImageFolder],
+        ),
+        (
+            "grayscale",
+            data.grayscale.is_some(),
+            &[DataSource::ImageFolder],
+        ),
+        (
+            "n_classes",
+            data.n_classes.is_some(),
+            &[DataSource::Blobs, DataSource::Idx],
+        ),
+        (
+            "n_features",
+            data.n_features.is_some(),
+            &[DataSource::Blobs],
+        ),
+        ("n_samples", data.n_samples.is_some(), &[DataSource::Blobs]),
+        (
+            "separation",
+            data.separation.is_some(),
+            &[DataSource::Blobs],
+        ),
     ];
-    match data.source {
-        DataSource::Digits => {
-            for (key, given) in blobs_keys {
-                if given {
-                    problem(
-                        &format!("data.{key}"),
-                        "only used with source = \"blobs\"; remove it for digits".into(),
-                    );
-                }
-            }
+    for (key, given, sources) in source_keys {
+        if given && !sources.contains(&source) {
+            let names: Vec<String> = sources
+                .iter()
+                .map(|s| format!("\"{}\"", s.name()))
+                .collect();
+            problem(
+                &format!("data.{key}"),
+                format!(
+                    "not used with source = \"{}\"; only with source = {}",
+                    source.name(),
+                    names.join(" or ")
+                ),
+            );
         }
-        DataSource::Blobs => {
-            if data.n_classes.is_some_and(|k| k < 2) {
-                problem("data.n_classes", "must be at least 2".into());
-            }
-            if data.n_features == Some(0) {
-                problem("data.n_features", "must be at least 1".into());
-            }
-            if data
-                .n_samples
-                .is_some_and(|n| n < 10 * data.n_classes.unwrap_or(BLOBS_DEFAULT_CLASSES))
-            {
-                problem(
-                    "data.n_samples",
-                    "must be at least 10 per class, so every split gets samples".into(),
-                );
-            }
-            if data
-                .separation
-                .is_some_and(|s| !(s.is_finite() && s >= 0.0))
-            {
-                problem("data.separation", "must be a finite number ≥ 0".into());
-            }
+    }
+    let needs_path = matches!(
+        source,
+        DataSource::Cifar10 | DataSource::Cifar100 | DataSource::Csv | DataSource::ImageFolder
+    ) || (source == DataSource::Idx
+        && [
+            &data.train_images,
+            &data.train_labels,
+            &data.test_images,
+            &data.test_labels,
+        ]
+        .iter()
+        .any(|file| file.is_none()));
+    if needs_path && data.path.is_none() {
+        problem(
+            "data.path",
+            format!(
+                "missing: source = \"{}\" needs the folder (or, for csv, the file) to read",
+                source.name()
+            ),
+        );
+    }
+    if source == DataSource::Csv && data.label_column.is_none() {
+        problem(
+            "data.label_column",
+            "missing: source = \"csv\" needs the name of the label column".into(),
+        );
+    }
+    if source == DataSource::ImageFolder {
+        match data.image_size {
+            None => problem(
+                "data.image_size",
+                "missing: source = \"image-folder\" needs [width, height], e.g. [32, 32]".into(),
+            ),
+            Some(size) if size.contains(&0) => problem(
+                "data.image_size",
+                format!("{size:?} is not allowed: width and height ≥ 1"),
+            ),
+            _ => {}
         }
+    }
+    if source == DataSource::Blobs {
+        if data.n_classes.is_some_and(|k| k < 2) {
+            problem("data.n_classes", "must be at least 2".into());
+        }
+        if data.n_features == Some(0) {
+            problem("data.n_features", "must be at least 1".into());
+        }
+        if data
+            .n_samples
+            .is_some_and(|n| n < 10 * data.n_classes.unwrap_or(BLOBS_DEFAULT_CLASSES))
+        {
+            problem(
+                "data.n_samples",
+                "must be at least 10 per class, so every split gets samples".into(),
+            );
+        }
+        if data
+            .separation
+            .is_some_and(|s| !(s.is_finite() && s >= 0.0))
+        {
+            problem("data.separation", "must be a finite number ≥ 0".into());
+        }
+    }
+    if source == DataSource::Idx && data.n_classes.is_some_and(|k| k < 2) {
+        problem("data.n_classes", "must be at least 2".into());
     }
 
     check_grid(
@@ -454,10 +675,30 @@ fn validate(config: &ExperimentConfig) -> Vec<(String, String)> {
         "label smoothing ε must be in [0, 1]",
     );
 
+    if config.model.kind != ModelKindName::Cnn && config.model.channels.is_some() {
+        problem("model.channels", "only used with kind = \"cnn\"".into());
+    }
+    if config.model.channels.is_some_and(|c| c.contains(&0)) {
+        problem(
+            "model.channels",
+            "0 is not allowed: a channel count is at least 1".into(),
+        );
+    }
+    if config.model.kind == ModelKindName::Cnn
+        && matches!(source, DataSource::Blobs | DataSource::Csv)
+    {
+        problem(
+            "model.kind",
+            format!(
+                "\"cnn\" needs image data; source = \"{}\" is a table",
+                source.name()
+            ),
+        );
+    }
     match config.model.kind {
-        ModelKindName::Logistic if !config.model.hidden.is_empty() => problem(
+        ModelKindName::Logistic | ModelKindName::Cnn if !config.model.hidden.is_empty() => problem(
             "model.hidden",
-            "not used by kind = \"logistic\"; remove it or use kind = \"mlp\"".into(),
+            "only used with kind = \"mlp\"; remove it or use kind = \"mlp\"".into(),
         ),
         ModelKindName::Mlp if config.model.hidden.is_empty() => problem(
             "model.hidden",
@@ -562,7 +803,8 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
-/// The line of the value at a dotted key such as `noise.rates[2]`, if the file has it.
+/// The line of the value at a dotted key such as `noise.rates[2]`; for a key the file lacks, the
+/// line of the table it belongs in.
 fn locate(text: &str, key: &str) -> Option<usize> {
     use toml::de::{DeTable, DeValue};
     let document = DeTable::parse(text).ok()?;
@@ -574,7 +816,10 @@ fn locate(text: &str, key: &str) -> Option<usize> {
             Some((name, rest)) => (name, rest.trim_end_matches(']').parse::<usize>().ok()),
             None => (*segment, None),
         };
-        let (_, value) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name)?;
+        // A missing key (a required one left out) is located at its table.
+        let Some((_, value)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name) else {
+            break;
+        };
         span = Some(value.span());
         let mut current = value.get_ref();
         if let Some(index) = index {
@@ -695,6 +940,62 @@ learning_rate = 0.05
             error.starts_with("x.toml:20: invalid type: string"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn every_shipped_experiment_file_is_valid() {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
+        let mut n_files = 0;
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                load(&path).unwrap_or_else(|e| panic!("{e}"));
+                n_files += 1;
+            }
+        }
+        assert!(n_files >= 5, "found {n_files} experiment files");
+    }
+
+    #[test]
+    fn source_specific_keys_are_checked() {
+        let with_data = |data: &str| GOOD.replace("source = \"digits\"", data);
+        check(
+            &with_data("source = \"csv\""),
+            "x.toml:4: data.path: missing: source = \"csv\" needs the folder (or, for csv, the file) to read\n\
+             x.toml:4: data.label_column: missing: source = \"csv\" needs the name of the label column",
+        );
+        check(
+            &with_data("source = \"idx\"\npath = \"m\"\ntest_fraction = 0.3"),
+            "x.toml:7: data.test_fraction: not used: source = \"idx\" has its own test split",
+        );
+        check(
+            &with_data("source = \"digits\"\nlabel_column = \"y\""),
+            "x.toml:6: data.label_column: not used with source = \"digits\"; only with source = \"csv\"",
+        );
+        check(
+            &with_data("source = \"image-folder\"\npath = \"p\"\nimage_size = [0, 8]"),
+            "x.toml:7: data.image_size: [0, 8] is not allowed: width and height ≥ 1",
+        );
+        check(
+            &GOOD.replace(
+                "kind = \"mlp\"\nhidden = [16]",
+                "kind = \"cnn\"\nhidden = [16]",
+            ),
+            "x.toml:16: model.hidden: only used with kind = \"mlp\"; remove it or use kind = \"mlp\"",
+        );
+        let cnn_on_table = with_data("source = \"blobs\"")
+            .replace("kind = \"mlp\"\nhidden = [16]", "kind = \"cnn\"");
+        check(
+            &cnn_on_table,
+            "x.toml:15: model.kind: \"cnn\" needs image data; source = \"blobs\" is a table",
+        );
+        let config = parse(
+            &with_data("source = \"idx\"\npath = \"data/mnist\"\ntrain_subset = 100"),
+            "x.toml",
+        )
+        .unwrap();
+        assert_eq!(config.data.test_fraction(), None);
+        assert_eq!(config.data.train_subset, Some(100));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Preparing an experiment's data and noise, and training one run of its grid.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use data::{BlobsParams, Dataset, Split, SplitParams, Standardizer};
@@ -10,7 +11,7 @@ use reporter::{EpochRow, RunRow, RunStatusLabel};
 use serde::{Deserialize, Serialize};
 use trainer::{RunOutcome, RunStatus, TrainData, TrainError, TrainParams, TrainSeeds};
 
-use crate::config::{BLOBS_DEFAULT_CLASSES, DataSource, ExperimentConfig};
+use crate::config::{BLOBS_DEFAULT_CLASSES, Cifar100LabelsName, DataSource, ExperimentConfig};
 use crate::grid::{RunSpec, derive_seed};
 
 /// The data set split and standardised once for every run of an experiment.
@@ -26,25 +27,30 @@ pub struct PreparedData {
     pub split: Split,
 }
 
-/// Loads the configured data set, splits it (stratified, by the split seed) and standardises all
-/// splits with statistics fitted on the training split only.
+/// Loads the configured data set, splits it (stratified, by the split seed; sources with their
+/// own test split keep it and only carve validation from the training data), reduces the training
+/// split to `train_subset` samples if asked, and standardises all splits with statistics fitted on
+/// the training split only.
 pub fn prepare_data(config: &ExperimentConfig) -> Result<PreparedData, data::DataError> {
     let settings = &config.data;
-    let dataset = match blobs_params(config) {
-        None => data::digits()?,
-        Some(params) => data::blobs(&params)?,
-    };
-    let split = data::stratified_split(
-        &dataset,
+    let (pool, own_test) = load_source(config)?;
+    let seed = split_seed(config);
+    let mut split = data::stratified_split(
+        &pool,
         &SplitParams {
             validation_fraction: settings.validation_fraction,
-            test_fraction: settings.test_fraction,
-            seed: split_seed(config),
+            test_fraction: settings.test_fraction().unwrap_or(0.0),
+            seed,
         },
     )?;
-    let mut train = dataset.subset(&split.train);
-    let mut validation = dataset.subset(&split.validation);
-    let mut test = dataset.subset(&split.test);
+    if let Some(n) = settings.train_subset {
+        let kept =
+            data::stratified_subset(&pool.subset(&split.train), n, derive_seed(seed, "subset"));
+        split.train = kept.iter().map(|&i| split.train[i]).collect();
+    }
+    let mut train = pool.subset(&split.train);
+    let mut validation = pool.subset(&split.validation);
+    let mut test = own_test.unwrap_or_else(|| pool.subset(&split.test));
     let scaler = Standardizer::fit(&train);
     for part in [&mut train, &mut validation, &mut test] {
         scaler.apply(part);
@@ -54,6 +60,77 @@ pub fn prepare_data(config: &ExperimentConfig) -> Result<PreparedData, data::Dat
         validation,
         test,
         split,
+    })
+}
+
+/// The configured data: the pool that training and validation (and, without a test split of the
+/// source's own, test) are drawn from, and the source's own test split if it has one.
+fn load_source(config: &ExperimentConfig) -> Result<(Dataset, Option<Dataset>), data::DataError> {
+    let settings = &config.data;
+    // Validation guarantees `path` for every source that needs it.
+    let path = || settings.path.clone().unwrap_or_default();
+    Ok(match settings.source {
+        DataSource::Digits => (data::digits()?, None),
+        DataSource::Blobs => (
+            data::blobs(&blobs_params(config).unwrap_or_default())?,
+            None,
+        ),
+        DataSource::Idx => {
+            let folder = path();
+            let standard = || data::find_idx_files(&folder);
+            let pick =
+                |given: &Option<PathBuf>, standard_name: fn(data::IdxFiles) -> PathBuf| match given
+                {
+                    Some(file) => Ok(file.clone()),
+                    None => standard().map(standard_name),
+                };
+            let n_classes = settings.n_classes.unwrap_or(10);
+            let name = folder
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "idx".into());
+            let train = data::load_idx(
+                &pick(&settings.train_images, |f| f.train_images)?,
+                &pick(&settings.train_labels, |f| f.train_labels)?,
+                n_classes,
+                &name,
+            )?;
+            let test = data::load_idx(
+                &pick(&settings.test_images, |f| f.test_images)?,
+                &pick(&settings.test_labels, |f| f.test_labels)?,
+                n_classes,
+                &name,
+            )?;
+            (train, Some(test))
+        }
+        DataSource::Cifar10 => {
+            let (train, test) = data::load_cifar10(&path())?;
+            (train, Some(test))
+        }
+        DataSource::Cifar100 => {
+            let labels = match settings.labels {
+                Some(Cifar100LabelsName::Coarse) => data::Cifar100Labels::Coarse,
+                Some(Cifar100LabelsName::Fine) | None => data::Cifar100Labels::Fine,
+            };
+            let (train, test) = data::load_cifar100(&path(), labels)?;
+            (train, Some(test))
+        }
+        DataSource::Csv => (
+            data::load_csv_table(&path(), settings.label_column.as_deref().unwrap_or("label"))?,
+            None,
+        ),
+        DataSource::ImageFolder => {
+            let [width, height] = settings.image_size.unwrap_or([32, 32]);
+            (
+                data::load_image_folder(
+                    &path(),
+                    width,
+                    height,
+                    settings.grayscale.unwrap_or(false),
+                )?,
+                None,
+            )
+        }
     })
 }
 

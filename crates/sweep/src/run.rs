@@ -197,7 +197,7 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
     let title = format!(
         "{} noise on {}: {}",
         config.noise.model.model().name(),
-        data_name(config),
+        config.data.source.name(),
         model_name(config)
     );
     dir.write_charts(&reporter::accuracy_vs_noise_chart(&summary, &title))?;
@@ -248,16 +248,16 @@ fn rate_index(config: &ExperimentConfig, rate: f64) -> usize {
         .unwrap_or(usize::MAX)
 }
 
-fn data_name(config: &ExperimentConfig) -> &'static str {
-    match config.data.source {
-        crate::config::DataSource::Digits => "digits",
-        crate::config::DataSource::Blobs => "blobs",
-    }
-}
-
 fn model_name(config: &ExperimentConfig) -> String {
     match config.model.kind {
         crate::config::ModelKindName::Logistic => "logistic regression".into(),
+        crate::config::ModelKindName::Cnn => {
+            let [first, second] = config
+                .model
+                .channels
+                .unwrap_or(crate::config::DEFAULT_CNN_CHANNELS);
+            format!("CNN {first}-{second}")
+        }
         crate::config::ModelKindName::Mlp => format!(
             "MLP {}",
             config
