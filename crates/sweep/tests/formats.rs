@@ -300,3 +300,66 @@ learning_rate = 0.01
     let manifest = fs::read_to_string(out.join("manifest.json")).unwrap();
     assert!(manifest.contains("\"kind\": \"cnn\""));
 }
+
+#[test]
+fn cifar10_script_verifies_the_archive_and_unpacks_the_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let staging = dir.path().join("staging/cifar-10-batches-bin");
+    fs::create_dir_all(&staging).unwrap();
+    // Two records per batch: label byte, then 3,072 pixel bytes.
+    let batch = |label: u8| -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for l in [label, (label + 1) % 10] {
+            bytes.push(l);
+            bytes.extend(std::iter::repeat_n(l * 20, 3072));
+        }
+        bytes
+    };
+    let names = [
+        "data_batch_1",
+        "data_batch_2",
+        "data_batch_3",
+        "data_batch_4",
+        "data_batch_5",
+        "test_batch",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        fs::write(staging.join(format!("{name}.bin")), batch(i as u8)).unwrap();
+    }
+    fs::write(staging.join("readme.html"), "not extracted").unwrap();
+    let served = dir.path().join("served");
+    fs::create_dir(&served).unwrap();
+    let archive = served.join("cifar-10-binary.tar.gz");
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(dir.path().join("staging"))
+        .arg("cifar-10-batches-bin")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let checksums = dir.path().join("cifar10.md5");
+    fs::write(
+        &checksums,
+        format!("{}  cifar-10-binary.tar.gz\n", md5(&archive)),
+    )
+    .unwrap();
+    let server = Server::start(&served);
+    let dest = dir.path().join("data/cifar10");
+    let output = Command::new("bash")
+        .arg(repo_root().join("scripts/download-cifar10.sh"))
+        .env("CIFAR10_BASE_URL", &server.url)
+        .env("CIFAR10_DEST", &dest)
+        .env("CIFAR10_CHECKSUMS", &checksums)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    for (i, name) in names.iter().enumerate() {
+        assert_eq!(
+            fs::read(dest.join(format!("{name}.bin"))).unwrap(),
+            batch(i as u8)
+        );
+    }
+    assert!(!dest.join("readme.html").exists());
+}
