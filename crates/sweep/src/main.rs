@@ -128,7 +128,11 @@ fn run_command(args: RunArgs) -> ExitCode {
         }
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::from(1)
+            if error.is::<run::DataInputError>() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
         }
     }
 }

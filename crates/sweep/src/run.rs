@@ -22,6 +22,11 @@ use crate::table::accuracy_table;
 /// How often the CSV tables are rewritten while runs finish (they are always written at the end).
 const TABLE_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// A data file that could not be read: a usage error (exit code 2), like a bad configuration.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct DataInputError(pub data::DataError);
+
 type RunResult = Result<RunRecord, trainer::TrainError>;
 
 /// Options of a sweep, as given on the command line.
@@ -61,10 +66,14 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
         .out
         .clone()
         .unwrap_or_else(|| Path::new("results").join(&config.name));
-    let dir = ResultsDir::open(&out, options.fresh)?;
+    let dir = ResultsDir::new(&out);
 
     let mut records: Vec<Option<RunRecord>> = Vec::with_capacity(specs.len());
     for spec in &specs {
+        if options.fresh {
+            records.push(None);
+            continue;
+        }
         match dir.load_record(&spec.run_id) {
             Ok(record) => records.push(record),
             Err(error) => {
@@ -93,11 +102,18 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
         if options.jobs == 1 { "" } else { "s" },
         dir.root().display()
     );
+    // The data are read before anything is written, so a missing or malformed data file leaves
+    // the results folder as it was.
+    let prepared = if pending.is_empty() {
+        None
+    } else {
+        Some(prepare_data(config).map_err(|error| anyhow::Error::new(DataInputError(error)))?)
+    };
+    dir.create(options.fresh)?;
     dir.write_manifest(&manifest(config, options, specs.len()))?;
 
     let mut failed = 0;
-    if !pending.is_empty() {
-        let prepared = prepare_data(config).context("preparing the data set")?;
+    if let Some(prepared) = prepared {
         // The noisy labels of each (rate, seed) group are drawn once and shared by its ε values.
         let mut groups: BTreeMap<(usize, u64), GroupNoise> = BTreeMap::new();
         for spec in &pending {

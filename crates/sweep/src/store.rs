@@ -36,12 +36,18 @@ pub struct ResultsDir {
 }
 
 impl ResultsDir {
-    /// Opens (creating it if needed) the folder at `root`. With `fresh`, removes the records and
-    /// outputs a previous sweep left there, and nothing else.
-    pub fn open(root: &Path, fresh: bool) -> Result<ResultsDir> {
-        let dir = ResultsDir {
+    /// The folder at `root`, not yet touched: records can be read from it before
+    /// [`ResultsDir::create`] makes it.
+    pub fn new(root: &Path) -> ResultsDir {
+        ResultsDir {
             root: root.to_path_buf(),
-        };
+        }
+    }
+
+    /// Creates the folder and its sub-folders if needed. With `fresh`, first removes the records
+    /// and outputs a previous sweep left there, and nothing else.
+    pub fn create(&self, fresh: bool) -> Result<()> {
+        let root = &self.root;
         if fresh {
             for sub in ["records", "noisy-labels"] {
                 let path = root.join(sub);
@@ -62,7 +68,7 @@ impl ResultsDir {
             let path = root.join(sub);
             fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
         }
-        Ok(dir)
+        Ok(())
     }
 
     /// The folder's path.

@@ -236,3 +236,32 @@ fn list_prints_the_grid() {
         "{text}"
     );
 }
+
+#[test]
+fn a_missing_data_file_is_a_usage_error_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("missing.csv");
+    let config = write_config(
+        dir.path(),
+        &TINY.replace(
+            "source = \"blobs\"\nn_classes = 3\nn_features = 5\nn_samples = 150\nseparation = 1.2",
+            &format!(
+                "source = \"csv\"\npath = \"{}\"\nlabel_column = \"y\"",
+                table.display()
+            ),
+        ),
+    );
+    let out = dir.path().join("out");
+    let output = sweep(&[config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let message = stderr(&output);
+    let error_line = message.lines().last().unwrap();
+    assert!(
+        error_line.starts_with(&format!("error: {}: ", table.display())),
+        "{message}"
+    );
+    assert!(
+        !out.exists(),
+        "nothing is written when the data cannot be read"
+    );
+}
