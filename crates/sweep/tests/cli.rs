@@ -2,7 +2,10 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
+use common::{assert_success, sweep};
 
 const TINY: &str = r#"name = "tiny"
 seed = 11
@@ -35,14 +38,6 @@ learning_rate = 0.05
 
 const TABLES: [&str; 3] = ["runs.csv", "epochs.csv", "summary.csv"];
 
-fn sweep(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sweep"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the sweep binary runs")
-}
-
 fn write_config(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("experiment.toml");
     fs::write(&path, text).unwrap();
@@ -53,11 +48,7 @@ fn run_tiny(config: &Path, out: &Path, extra: &[&str]) -> Output {
     let mut args = vec![config.to_str().unwrap(), "--out", out.to_str().unwrap()];
     args.extend_from_slice(extra);
     let output = sweep(&args);
-    assert!(
-        output.status.success(),
-        "sweep failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     output
 }
 
