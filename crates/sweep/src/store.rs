@@ -5,7 +5,7 @@
 //!   manifest.json            resolved configuration, its hash, versions, thread count
 //!   records/<run_id>.json    one finished run (what resume reads)
 //!   noisy-labels/<model>-rate<r>-seed<s>.csv
-//!   runs.csv epochs.csv summary.csv summary.md
+//!   runs.csv epochs.csv summary.csv paired.csv summary.md
 //!   accuracy_vs_noise.png accuracy_vs_noise.svg
 //! ```
 
@@ -19,11 +19,12 @@ use reporter::{EpochRow, RunRow, SummaryRow, write_csv};
 use crate::experiment::{GroupNoise, PreparedData, RunRecord};
 
 /// Files a fresh start removes (besides `records/` and `noisy-labels/`).
-const OUTPUT_FILES: [&str; 7] = [
+const OUTPUT_FILES: [&str; 8] = [
     "manifest.json",
     "runs.csv",
     "epochs.csv",
     "summary.csv",
+    "paired.csv",
     "summary.md",
     "accuracy_vs_noise.png",
     "accuracy_vs_noise.svg",
@@ -106,8 +107,8 @@ impl ResultsDir {
         write_atomic(&self.record_path(&record.run.run_id), &json)
     }
 
-    /// Rewrites `runs.csv`, `epochs.csv` and `summary.csv` from `records` (in grid order) and
-    /// returns the summary rows.
+    /// Rewrites `runs.csv`, `epochs.csv`, `summary.csv` and `paired.csv` from `records` (in grid
+    /// order) and returns the summary rows.
     pub fn write_tables(&self, records: &[&RunRecord]) -> Result<Vec<SummaryRow>> {
         let runs: Vec<RunRow> = records.iter().map(|r| r.run.clone()).collect();
         let epochs: Vec<EpochRow> = records.iter().flat_map(|r| r.epochs.clone()).collect();
@@ -115,6 +116,7 @@ impl ResultsDir {
         self.write_csv_file("runs.csv", &runs)?;
         self.write_csv_file("epochs.csv", &epochs)?;
         self.write_csv_file("summary.csv", &summary)?;
+        self.write_csv_file("paired.csv", &reporter::paired_differences(&runs))?;
         Ok(summary)
     }
 

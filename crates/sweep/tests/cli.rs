@@ -36,7 +36,7 @@ optimizer = "sgd"
 learning_rate = 0.05
 "#;
 
-const TABLES: [&str; 3] = ["runs.csv", "epochs.csv", "summary.csv"];
+const TABLES: [&str; 4] = ["runs.csv", "epochs.csv", "summary.csv", "paired.csv"];
 
 fn write_config(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("experiment.toml");
@@ -76,6 +76,13 @@ fn one_and_two_jobs_give_byte_identical_csvs() {
     assert_eq!(epochs.lines().count(), 1 + 8 * 3);
     let summary = fs::read_to_string(one.join("summary.csv")).unwrap();
     assert_eq!(summary.lines().count(), 1 + 4);
+    // One paired row per (rate, ε > 0), each over 2 seeds.
+    let paired = fs::read_to_string(one.join("paired.csv")).unwrap();
+    assert_eq!(paired.lines().count(), 1 + 2);
+    assert!(
+        paired.lines().skip(1).all(|l| l.contains(",0.300000,2,")),
+        "{paired}"
+    );
     for chart in [
         "accuracy_vs_noise.png",
         "accuracy_vs_noise.svg",

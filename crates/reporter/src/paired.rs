@@ -1,0 +1,234 @@
+//! Paired differences against hard targets: for each seed, a run with ε > 0 minus the run with
+//! ε = 0 at the same noise model, rate and seed (same noisy labels, initial weights and batches).
+
+use crate::csv_out::{CsvRow, format_float, format_optional};
+use crate::rows::{RunRow, RunStatusLabel};
+use crate::stats::{Estimate, estimate};
+use crate::summary::SummaryMetric;
+
+/// The metrics of `paired.csv`, in column order; each is the same-named `runs.csv` column.
+pub const PAIRED_METRICS: &[SummaryMetric] = &[
+    SummaryMetric {
+        name: "test_accuracy",
+        value: |r| r.test_accuracy,
+    },
+    SummaryMetric {
+        name: "best_test_accuracy",
+        value: |r| r.best_test_accuracy,
+    },
+    SummaryMetric {
+        name: "val_selected_test_accuracy",
+        value: |r| r.val_selected_test_accuracy,
+    },
+    SummaryMetric {
+        name: "test_ece",
+        value: |r| r.test_ece,
+    },
+    SummaryMetric {
+        name: "test_nll",
+        value: |r| r.test_nll,
+    },
+    SummaryMetric {
+        name: "memorised_share",
+        value: |r| r.memorised_share,
+    },
+];
+
+/// One row of `paired.csv`: for one (noise model, noise rate, ε > 0), each metric's per-seed
+/// difference (run at ε minus run at ε = 0), summarised over the seeds where both runs finished.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairedRow {
+    /// Noise model name.
+    pub noise_model: String,
+    /// Nominal noise rate.
+    pub noise_rate: f64,
+    /// Label smoothing ε (> 0).
+    pub epsilon: f64,
+    /// Seeds with a finished run at both ε and 0.
+    pub n_pairs: usize,
+    /// One estimate of the mean difference per entry of [`PAIRED_METRICS`]; `None` without pairs
+    /// that have the metric.
+    pub differences: Vec<Option<Estimate>>,
+}
+
+impl PairedRow {
+    /// The estimate for the metric called `name`, if it is a paired metric and has pairs.
+    pub fn difference(&self, name: &str) -> Option<Estimate> {
+        let index = PAIRED_METRICS.iter().position(|m| m.name == name)?;
+        self.differences[index]
+    }
+}
+
+/// `1` when the 95% interval lies entirely above or below 0, `0` when it contains 0, empty when
+/// there is no interval (fewer than two pairs).
+fn excludes_zero(estimate: Option<Estimate>) -> String {
+    match estimate.and_then(|e| e.ci_low.zip(e.ci_high)) {
+        Some((low, high)) => u8::from(low > 0.0 || high < 0.0).to_string(),
+        None => String::new(),
+    }
+}
+
+impl CsvRow for PairedRow {
+    fn header() -> Vec<String> {
+        let mut header: Vec<String> = ["noise_model", "noise_rate", "epsilon", "n_pairs"]
+            .map(String::from)
+            .to_vec();
+        for metric in PAIRED_METRICS {
+            for suffix in ["mean", "ci95_low", "ci95_high", "excludes_zero"] {
+                header.push(format!("{}_diff_{suffix}", metric.name));
+            }
+        }
+        header
+    }
+
+    fn record(&self) -> Vec<String> {
+        let mut record = vec![
+            self.noise_model.clone(),
+            format_float(self.noise_rate),
+            format_float(self.epsilon),
+            self.n_pairs.to_string(),
+        ];
+        for &estimate in &self.differences {
+            record.push(format_optional(estimate.map(|e| e.mean)));
+            record.push(format_optional(estimate.and_then(|e| e.ci_low)));
+            record.push(format_optional(estimate.and_then(|e| e.ci_high)));
+            record.push(excludes_zero(estimate));
+        }
+        record
+    }
+}
+
+/// Pairs every finished run with ε > 0 with the finished ε = 0 run of the same noise model, rate
+/// and seed, and summarises the differences per (noise model, rate, ε), in the order of the
+/// groups' first appearance in `runs`. Groups without any ε = 0 run are left out.
+pub fn paired_differences(runs: &[RunRow]) -> Vec<PairedRow> {
+    let finished: Vec<&RunRow> = runs
+        .iter()
+        .filter(|r| r.status == RunStatusLabel::Finished)
+        .collect();
+    let hard_of = |run: &RunRow| {
+        finished.iter().copied().find(|h| {
+            h.epsilon == 0.0
+                && h.noise_model == run.noise_model
+                && h.noise_rate == run.noise_rate
+                && h.seed == run.seed
+        })
+    };
+    let mut keys: Vec<(&str, f64, f64)> = Vec::new();
+    for run in runs.iter().filter(|r| r.epsilon > 0.0) {
+        let key = (run.noise_model.as_str(), run.noise_rate, run.epsilon);
+        let has_baseline = runs.iter().any(|h| {
+            h.epsilon == 0.0 && h.noise_model == run.noise_model && h.noise_rate == run.noise_rate
+        });
+        if has_baseline && !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys.into_iter()
+        .map(|(model, rate, epsilon)| {
+            let pairs: Vec<(&RunRow, &RunRow)> = finished
+                .iter()
+                .copied()
+                .filter(|r| r.noise_model == model && r.noise_rate == rate && r.epsilon == epsilon)
+                .filter_map(|soft| hard_of(soft).map(|hard| (soft, hard)))
+                .collect();
+            let differences = PAIRED_METRICS
+                .iter()
+                .map(|metric| {
+                    let values: Vec<f64> = pairs
+                        .iter()
+                        .filter_map(|(soft, hard)| {
+                            Some((metric.value)(soft)? - (metric.value)(hard)?)
+                        })
+                        .collect();
+                    estimate(&values)
+                })
+                .collect();
+            PairedRow {
+                noise_model: model.to_string(),
+                noise_rate: rate,
+                epsilon,
+                n_pairs: pairs.len(),
+                differences,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(seed: u64, epsilon: f64, accuracy: f64, status: RunStatusLabel) -> RunRow {
+        RunRow {
+            run_id: format!("{seed}-{epsilon}"),
+            noise_model: "symmetric".into(),
+            noise_rate: 0.4,
+            seed,
+            epsilon,
+            status,
+            epochs_completed: 3,
+            realised_noise_rate: 0.4,
+            test_accuracy: Some(accuracy),
+            best_test_accuracy: Some(accuracy),
+            best_epoch: Some(1),
+            val_selected_test_accuracy: None,
+            val_selected_epoch: None,
+            test_nll: Some(1.0),
+            test_ece: Some(0.1),
+            train_accuracy_noisy: Some(0.9),
+            train_accuracy_clean: Some(0.6),
+            memorised_share: Some(0.5),
+        }
+    }
+
+    #[test]
+    fn differences_are_paired_by_seed() {
+        use RunStatusLabel::*;
+        // Per-seed gains of ε = 0.3 over ε = 0: 0.10, 0.05, 0.15 (seed 3 has no finished pair).
+        // mean 0.1, sd 0.05, t(0.975, 2)·0.05/√3 = 0.12420688… → [−0.02420688, 0.22420688].
+        let runs = vec![
+            run(0, 0.0, 0.60, Finished),
+            run(0, 0.3, 0.70, Finished),
+            run(1, 0.0, 0.50, Finished),
+            run(1, 0.3, 0.55, Finished),
+            run(2, 0.0, 0.65, Finished),
+            run(2, 0.3, 0.80, Finished),
+            run(3, 0.0, 0.10, Diverged),
+            run(3, 0.3, 0.90, Finished),
+        ];
+        let paired = paired_differences(&runs);
+        assert_eq!(paired.len(), 1);
+        let row = &paired[0];
+        assert_eq!((row.epsilon, row.n_pairs), (0.3, 3));
+        let gain = row.difference("test_accuracy").unwrap();
+        assert!((gain.mean - 0.1).abs() < 1e-12);
+        assert!((gain.ci_low.unwrap() + 0.02420688).abs() < 1e-7);
+        assert!((gain.ci_high.unwrap() - 0.22420688).abs() < 1e-7);
+        assert_eq!(row.difference("val_selected_test_accuracy"), None);
+        let ece = row.difference("test_ece").unwrap();
+        assert_eq!((ece.mean, ece.std), (0.0, Some(0.0)));
+        let record = row.record();
+        assert_eq!(record.len(), PairedRow::header().len());
+        // The accuracy interval contains 0; the zero-width ECE interval [0, 0] does too.
+        assert_eq!(&record[4..8], &["0.100000", "-0.024207", "0.224207", "0"]);
+        assert_eq!(&record[16..20], &["0.000000", "0.000000", "0.000000", "0"]);
+    }
+
+    #[test]
+    fn a_consistent_gain_excludes_zero() {
+        use RunStatusLabel::*;
+        let runs: Vec<RunRow> = (0..4)
+            .flat_map(|seed| {
+                let base = 0.5 + seed as f64 * 0.01;
+                [
+                    run(seed, 0.0, base, Finished),
+                    run(seed, 0.2, base + 0.1 + seed as f64 * 0.001, Finished),
+                ]
+            })
+            .collect();
+        let row = &paired_differences(&runs)[0];
+        assert_eq!(row.n_pairs, 4);
+        assert_eq!(row.record()[7], "1");
+    }
+}
