@@ -16,10 +16,10 @@ pub use chart::{
     series_colour, write_accuracy_vs_noise_png, write_accuracy_vs_noise_svg,
 };
 pub use csv_out::{CsvRow, format_float, write_csv};
-pub use paired::{PAIRED_METRICS, PairedRow, paired_differences};
+pub use paired::{PairedRow, paired_differences};
 pub use rows::{EpochRow, RunRow, RunStatusLabel};
 pub use stats::{Estimate, estimate, student_t_975};
-pub use summary::{SUMMARY_METRICS, SummaryMetric, SummaryRow, summarise};
+pub use summary::{SUMMARY_METRICS, SummaryMetric, SummaryRow, paired_metrics, summarise};
 
 /// Why a report could not be written.
 #[derive(Debug, thiserror::Error)]

@@ -4,35 +4,7 @@
 use crate::csv_out::{CsvRow, format_float, format_optional};
 use crate::rows::{RunRow, RunStatusLabel};
 use crate::stats::{Estimate, estimate};
-use crate::summary::SummaryMetric;
-
-/// The metrics of `paired.csv`, in column order; each is the same-named `runs.csv` column.
-pub const PAIRED_METRICS: &[SummaryMetric] = &[
-    SummaryMetric {
-        name: "test_accuracy",
-        value: |r| r.test_accuracy,
-    },
-    SummaryMetric {
-        name: "best_test_accuracy",
-        value: |r| r.best_test_accuracy,
-    },
-    SummaryMetric {
-        name: "val_selected_test_accuracy",
-        value: |r| r.val_selected_test_accuracy,
-    },
-    SummaryMetric {
-        name: "test_ece",
-        value: |r| r.test_ece,
-    },
-    SummaryMetric {
-        name: "test_nll",
-        value: |r| r.test_nll,
-    },
-    SummaryMetric {
-        name: "memorised_share",
-        value: |r| r.memorised_share,
-    },
-];
+use crate::summary::paired_metrics;
 
 /// One row of `paired.csv`: for one (noise model, noise rate, ε > 0), each metric's per-seed
 /// difference (run at ε minus run at ε = 0), summarised over the seeds where both runs finished.
@@ -46,7 +18,7 @@ pub struct PairedRow {
     pub epsilon: f64,
     /// Seeds with a finished run at both ε and 0.
     pub n_pairs: usize,
-    /// One estimate of the mean difference per entry of [`PAIRED_METRICS`]; `None` without pairs
+    /// One estimate of the mean difference per metric of [`paired_metrics`]; `None` without pairs
     /// that have the metric.
     pub differences: Vec<Option<Estimate>>,
 }
@@ -54,7 +26,7 @@ pub struct PairedRow {
 impl PairedRow {
     /// The estimate for the metric called `name`, if it is a paired metric and has pairs.
     pub fn difference(&self, name: &str) -> Option<Estimate> {
-        let index = PAIRED_METRICS.iter().position(|m| m.name == name)?;
+        let index = paired_metrics().position(|m| m.name == name)?;
         self.differences[index]
     }
 }
@@ -73,7 +45,7 @@ impl CsvRow for PairedRow {
         let mut header: Vec<String> = ["noise_model", "noise_rate", "epsilon", "n_pairs"]
             .map(String::from)
             .to_vec();
-        for metric in PAIRED_METRICS {
+        for metric in paired_metrics() {
             for suffix in ["mean", "ci95_low", "ci95_high", "excludes_zero"] {
                 header.push(format!("{}_diff_{suffix}", metric.name));
             }
@@ -132,8 +104,7 @@ pub fn paired_differences(runs: &[RunRow]) -> Vec<PairedRow> {
                 .filter(|r| r.noise_model == model && r.noise_rate == rate && r.epsilon == epsilon)
                 .filter_map(|soft| hard_of(soft).map(|hard| (soft, hard)))
                 .collect();
-            let differences = PAIRED_METRICS
-                .iter()
+            let differences = paired_metrics()
                 .map(|metric| {
                     let values: Vec<f64> = pairs
                         .iter()
@@ -212,7 +183,7 @@ mod tests {
         assert_eq!(record.len(), PairedRow::header().len());
         // The accuracy interval contains 0; the zero-width ECE interval [0, 0] does too.
         assert_eq!(&record[4..8], &["0.100000", "-0.024207", "0.224207", "0"]);
-        assert_eq!(&record[16..20], &["0.000000", "0.000000", "0.000000", "0"]);
+        assert_eq!(&record[20..24], &["0.000000", "0.000000", "0.000000", "0"]);
     }
 
     #[test]

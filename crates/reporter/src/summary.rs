@@ -10,6 +10,8 @@ pub struct SummaryMetric {
     pub name: &'static str,
     /// The metric's value in a run (None when the run has no completed epoch).
     pub value: fn(&RunRow) -> Option<f64>,
+    /// Whether `paired.csv` reports its difference against hard targets.
+    pub paired: bool,
 }
 
 /// The metrics of `summary.csv`, in column order. Each is the same-named `runs.csv` column.
@@ -17,36 +19,49 @@ pub const SUMMARY_METRICS: &[SummaryMetric] = &[
     SummaryMetric {
         name: "test_accuracy",
         value: |r| r.test_accuracy,
+        paired: true,
     },
     SummaryMetric {
         name: "best_test_accuracy",
         value: |r| r.best_test_accuracy,
+        paired: true,
     },
     SummaryMetric {
         name: "val_selected_test_accuracy",
         value: |r| r.val_selected_test_accuracy,
+        paired: true,
     },
     SummaryMetric {
         name: "test_nll",
         value: |r| r.test_nll,
+        paired: true,
     },
     SummaryMetric {
         name: "test_ece",
         value: |r| r.test_ece,
+        paired: true,
     },
     SummaryMetric {
         name: "train_accuracy_noisy",
         value: |r| r.train_accuracy_noisy,
+        paired: false,
     },
     SummaryMetric {
         name: "train_accuracy_clean",
         value: |r| r.train_accuracy_clean,
+        paired: false,
     },
     SummaryMetric {
         name: "memorised_share",
         value: |r| r.memorised_share,
+        paired: true,
     },
 ];
+
+/// The metrics whose paired differences `paired.csv` reports, in column order.
+pub fn paired_metrics() -> impl Iterator<Item = &'static SummaryMetric> {
+    SUMMARY_METRICS.iter().filter(|metric| metric.paired)
+}
 
 /// One row of `summary.csv`: every metric of [`SUMMARY_METRICS`] over the finished runs (seeds)
 /// of one (noise model, noise rate, ε).
