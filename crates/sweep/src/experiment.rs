@@ -77,27 +77,38 @@ fn load_source(config: &ExperimentConfig) -> Result<(Dataset, Option<Dataset>), 
         ),
         DataSource::Idx => {
             let folder = path();
-            let standard = || data::find_idx_files(&folder);
-            let pick =
-                |given: &Option<PathBuf>, standard_name: fn(data::IdxFiles) -> PathBuf| match given
-                {
-                    Some(file) => Ok(file.clone()),
-                    None => standard().map(standard_name),
-                };
+            // The folder is searched once, and only when a file is left to its standard name.
+            let given = [
+                &settings.train_images,
+                &settings.train_labels,
+                &settings.test_images,
+                &settings.test_labels,
+            ];
+            let standard = if given.iter().all(|file| file.is_some()) {
+                None
+            } else {
+                Some(data::find_idx_files(&folder)?)
+            };
+            let pick = |given: &Option<PathBuf>, standard_name: fn(&data::IdxFiles) -> &PathBuf| {
+                given
+                    .clone()
+                    .or_else(|| standard.as_ref().map(|files| standard_name(files).clone()))
+                    .unwrap_or_default()
+            };
             let n_classes = settings.n_classes.unwrap_or(10);
             let name = folder
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "idx".into());
             let train = data::load_idx(
-                &pick(&settings.train_images, |f| f.train_images)?,
-                &pick(&settings.train_labels, |f| f.train_labels)?,
+                &pick(&settings.train_images, |f| &f.train_images),
+                &pick(&settings.train_labels, |f| &f.train_labels),
                 n_classes,
                 &name,
             )?;
             let test = data::load_idx(
-                &pick(&settings.test_images, |f| f.test_images)?,
-                &pick(&settings.test_labels, |f| f.test_labels)?,
+                &pick(&settings.test_images, |f| &f.test_images),
+                &pick(&settings.test_labels, |f| &f.test_labels),
                 n_classes,
                 &name,
             )?;

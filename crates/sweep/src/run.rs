@@ -49,10 +49,6 @@ pub struct RunOptions {
 pub struct RunSummary {
     /// Runs in the grid.
     pub total: usize,
-    /// Runs found finished on disk and skipped.
-    pub skipped: usize,
-    /// Runs trained now.
-    pub trained: usize,
     /// Runs that failed with an error (not divergence, which is a result).
     pub failed: usize,
 }
@@ -68,20 +64,18 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
         .unwrap_or_else(|| Path::new("results").join(&config.name));
     let dir = ResultsDir::new(&out);
 
-    let mut records: Vec<Option<RunRecord>> = Vec::with_capacity(specs.len());
-    for spec in &specs {
-        if options.fresh {
-            records.push(None);
-            continue;
-        }
-        match dir.load_record(&spec.run_id) {
-            Ok(record) => records.push(record),
-            Err(error) => {
-                eprintln!("warning: {error:#}; the run will be trained again");
-                records.push(None);
+    let mut records: Vec<Option<RunRecord>> = specs
+        .iter()
+        .map(|spec| {
+            if options.fresh {
+                return None;
             }
-        }
-    }
+            dir.load_record(&spec.run_id).unwrap_or_else(|error| {
+                eprintln!("warning: {error:#}; the run will be trained again");
+                None
+            })
+        })
+        .collect();
     let pending: Vec<&RunSpec> = specs
         .iter()
         .zip(&records)
@@ -249,8 +243,6 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
     );
     Ok(RunSummary {
         total: specs.len(),
-        skipped,
-        trained: pending.len() - failed,
         failed,
     })
 }
