@@ -2,18 +2,20 @@
 //!
 //! `reporter` knows nothing of training: `sweep` turns outcomes into [`RunRow`]s and [`EpochRow`]s,
 //! and this crate writes them (to any `io::Write`), aggregates them into [`SummaryRow`]s and draws
-//! the accuracy-versus-noise chart with an embedded font.
+//! [`Chart`]s (lines, gain heatmaps, reliability diagrams, projections) with an embedded font.
 
-mod chart;
+mod charts;
 mod csv_out;
 mod paired;
 mod rows;
 mod stats;
 mod summary;
 
-pub use chart::{
-    AccuracyChart, ChartPoint, ChartSeries, accuracy_vs_noise_chart, render_accuracy_vs_noise_svg,
-    series_colour, write_accuracy_vs_noise_png, write_accuracy_vs_noise_svg,
+pub use charts::{
+    Chart, ChartPoint, ChartSeries, GainHeatmap, HeatmapCell, LineChart, LinePanel,
+    ProjectionChart, ProjectionPanel, ProjectionPoint, ReliabilityBin, ReliabilityChart,
+    ReliabilityPanel, accuracy_vs_noise_chart, auto_y_range, epsilon_colour, epsilon_label,
+    epsilon_rank, metric_vs_noise_series, series_colour,
 };
 pub use csv_out::{CsvRow, format_float, write_csv};
 pub use paired::{PairedRow, paired_differences};
