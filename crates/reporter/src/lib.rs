@@ -5,11 +5,16 @@
 //! [`Chart`]s (lines, gain heatmaps, reliability diagrams, projections) with an embedded font.
 
 mod charts;
+mod csv_in;
 mod csv_out;
+mod figures;
+mod page;
 mod paired;
 mod rows;
 mod stats;
 mod summary;
+mod tables;
+mod verdict;
 
 pub use charts::{
     Chart, ChartPoint, ChartSeries, GainHeatmap, HeatmapCell, LineChart, LinePanel,
@@ -17,11 +22,19 @@ pub use charts::{
     ReliabilityPanel, accuracy_vs_noise_chart, auto_y_range, epsilon_colour, epsilon_label,
     epsilon_rank, metric_vs_noise_series, series_colour,
 };
+pub use csv_in::read_csv;
+pub use figures::{curves_chart, gain_heatmap, penultimate_chart, reliability_chart};
 pub use csv_out::{CsvRow, format_float, write_csv};
+pub use page::{PageChart, ReportContext, ReportPage, headline, report_markdown};
 pub use paired::{PairedRow, paired_differences};
-pub use rows::{EpochRow, RunRow, RunStatusLabel};
-pub use stats::{Estimate, estimate, student_t_975};
+pub use rows::{CalibrationRow, EpochRow, ProjectionRow, RunRow, RunStatusLabel};
+pub use stats::{
+    BOOTSTRAP_MIN_SAMPLES, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, Estimate, bootstrap_interval,
+    estimate, student_t_975, trapezoid_area,
+};
 pub use summary::{SUMMARY_METRICS, SummaryMetric, SummaryRow, paired_metrics, summarise};
+pub use tables::{accuracy_table, auc_table, best_epsilon_table, paired_gain_table};
+pub use verdict::{AucRow, BestEpsilonRow, VERDICT_METRICS, areas_under_curves, best_epsilons};
 
 /// Why a report could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +45,16 @@ pub enum ReportError {
     /// Writing a file failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// An input file (such as `runs.csv`) does not hold what it should.
+    #[error("{file}:{line}: {message}")]
+    Input {
+        /// The file, as named by the caller.
+        file: String,
+        /// 1-based line number (1 is the header).
+        line: u64,
+        /// What is wrong and what was expected.
+        message: String,
+    },
     /// Drawing a chart failed.
     #[error("drawing chart: {0}")]
     Chart(String),

@@ -3,7 +3,10 @@
 
 use crate::csv_out::{CsvRow, format_float, format_optional};
 use crate::rows::{RunRow, RunStatusLabel};
-use crate::stats::{Estimate, estimate};
+use crate::stats::{
+    BOOTSTRAP_MIN_SAMPLES, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, Estimate, bootstrap_interval,
+    estimate,
+};
 use crate::summary::paired_metrics;
 
 /// One row of `paired.csv`: for one (noise model, noise rate, ε > 0), each metric's per-seed
@@ -21,6 +24,10 @@ pub struct PairedRow {
     /// One estimate of the mean difference per metric of [`paired_metrics`]; `None` without pairs
     /// that have the metric.
     pub differences: Vec<Option<Estimate>>,
+    /// Per metric, the percentile-bootstrap 95% interval of the mean difference
+    /// ([`bootstrap_interval`] with [`BOOTSTRAP_RESAMPLES`] and the fixed [`BOOTSTRAP_SEED`]);
+    /// `None` with fewer than [`BOOTSTRAP_MIN_SAMPLES`] pairs.
+    pub bootstrap: Vec<Option<(f64, f64)>>,
 }
 
 impl PairedRow {
@@ -46,7 +53,14 @@ impl CsvRow for PairedRow {
             .map(String::from)
             .to_vec();
         for metric in paired_metrics() {
-            for suffix in ["mean", "ci95_low", "ci95_high", "excludes_zero"] {
+            for suffix in [
+                "mean",
+                "ci95_low",
+                "ci95_high",
+                "excludes_zero",
+                "boot95_low",
+                "boot95_high",
+            ] {
                 header.push(format!("{}_diff_{suffix}", metric.name));
             }
         }
@@ -60,11 +74,13 @@ impl CsvRow for PairedRow {
             format_float(self.epsilon),
             self.n_pairs.to_string(),
         ];
-        for &estimate in &self.differences {
+        for (&estimate, &bootstrap) in self.differences.iter().zip(&self.bootstrap) {
             record.push(format_optional(estimate.map(|e| e.mean)));
             record.push(format_optional(estimate.and_then(|e| e.ci_low)));
             record.push(format_optional(estimate.and_then(|e| e.ci_high)));
             record.push(excludes_zero(estimate));
+            record.push(format_optional(bootstrap.map(|b| b.0)));
+            record.push(format_optional(bootstrap.map(|b| b.1)));
         }
         record
     }
@@ -104,7 +120,7 @@ pub fn paired_differences(runs: &[RunRow]) -> Vec<PairedRow> {
                 .filter(|r| r.noise_model == model && r.noise_rate == rate && r.epsilon == epsilon)
                 .filter_map(|soft| hard_of(soft).map(|hard| (soft, hard)))
                 .collect();
-            let differences = paired_metrics()
+            let (differences, bootstrap) = paired_metrics()
                 .map(|metric| {
                     let values: Vec<f64> = pairs
                         .iter()
@@ -112,15 +128,19 @@ pub fn paired_differences(runs: &[RunRow]) -> Vec<PairedRow> {
                             Some((metric.value)(soft)? - (metric.value)(hard)?)
                         })
                         .collect();
-                    estimate(&values)
+                    let bootstrap = (values.len() >= BOOTSTRAP_MIN_SAMPLES)
+                        .then(|| bootstrap_interval(&values, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED))
+                        .flatten();
+                    (estimate(&values), bootstrap)
                 })
-                .collect();
+                .unzip();
             PairedRow {
                 noise_model: model.to_string(),
                 noise_rate: rate,
                 epsilon,
                 n_pairs: pairs.len(),
                 differences,
+                bootstrap,
             }
         })
         .collect()
@@ -181,9 +201,16 @@ mod tests {
         assert_eq!((ece.mean, ece.std), (0.0, Some(0.0)));
         let record = row.record();
         assert_eq!(record.len(), PairedRow::header().len());
-        // The accuracy interval contains 0; the zero-width ECE interval [0, 0] does too.
-        assert_eq!(&record[4..8], &["0.100000", "-0.024207", "0.224207", "0"]);
-        assert_eq!(&record[20..24], &["0.000000", "0.000000", "0.000000", "0"]);
+        // The accuracy interval contains 0; the zero-width ECE interval [0, 0] does too. Three
+        // pairs are too few for a bootstrap interval.
+        assert_eq!(
+            &record[4..10],
+            &["0.100000", "-0.024207", "0.224207", "0", "", ""]
+        );
+        assert_eq!(
+            &record[28..34],
+            &["0.000000", "0.000000", "0.000000", "0", "", ""]
+        );
     }
 
     #[test]
@@ -201,5 +228,33 @@ mod tests {
         let row = &paired_differences(&runs)[0];
         assert_eq!(row.n_pairs, 4);
         assert_eq!(row.record()[7], "1");
+        assert_eq!(row.bootstrap[0], None);
+    }
+
+    #[test]
+    fn ten_pairs_get_a_bootstrap_interval() {
+        use RunStatusLabel::*;
+        // Gains 0.05, 0.06, …, 0.14 over ten seeds.
+        let runs: Vec<RunRow> = (0..10)
+            .flat_map(|seed| {
+                [
+                    run(seed, 0.0, 0.5, Finished),
+                    run(seed, 0.2, 0.55 + seed as f64 * 0.01, Finished),
+                ]
+            })
+            .collect();
+        let row = &paired_differences(&runs)[0];
+        let gains: Vec<f64> = (0..10).map(|seed| 0.05 + seed as f64 * 0.01).collect();
+        let (low, high) = row.bootstrap[0].unwrap();
+        // The row's interval is the bootstrap of the per-seed gains with the fixed seed.
+        let expected = bootstrap_interval(&gains, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED).unwrap();
+        assert!((low - expected.0).abs() < 1e-12 && (high - expected.1).abs() < 1e-12);
+        assert!(
+            low > 0.05 && low < 0.095 && high > 0.095 && high < 0.14,
+            "{low} {high}"
+        );
+        let record = row.record();
+        assert_eq!(record[8], crate::format_float(low));
+        assert_eq!(record[9], crate::format_float(high));
     }
 }

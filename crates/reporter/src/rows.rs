@@ -200,3 +200,128 @@ impl CsvRow for EpochRow {
         ]
     }
 }
+
+/// One row of `calibration.csv`: one of the 15 equal-width confidence bins of a run's clean test
+/// predictions after its last completed epoch (the data of a reliability diagram).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationRow {
+    /// The run's id.
+    pub run_id: String,
+    /// Noise model name.
+    pub noise_model: String,
+    /// Nominal noise rate.
+    pub noise_rate: f64,
+    /// Seed index.
+    pub seed: u64,
+    /// Label smoothing ε.
+    pub epsilon: f64,
+    /// 0-based bin number.
+    pub bin: usize,
+    /// Lower edge of the bin (exclusive).
+    pub confidence_low: f64,
+    /// Upper edge of the bin (inclusive).
+    pub confidence_high: f64,
+    /// Test samples whose confidence (max-class probability) falls in the bin.
+    pub count: u64,
+    /// Their mean confidence; empty for an empty bin.
+    pub mean_confidence: Option<f64>,
+    /// Their accuracy; empty for an empty bin.
+    pub accuracy: Option<f64>,
+}
+
+impl CsvRow for CalibrationRow {
+    fn header() -> Vec<String> {
+        [
+            "run_id",
+            "noise_model",
+            "noise_rate",
+            "seed",
+            "epsilon",
+            "bin",
+            "confidence_low",
+            "confidence_high",
+            "count",
+            "mean_confidence",
+            "accuracy",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    fn record(&self) -> Vec<String> {
+        vec![
+            self.run_id.clone(),
+            self.noise_model.clone(),
+            format_float(self.noise_rate),
+            self.seed.to_string(),
+            format_float(self.epsilon),
+            self.bin.to_string(),
+            format_float(self.confidence_low),
+            format_float(self.confidence_high),
+            self.count.to_string(),
+            format_optional(self.mean_confidence),
+            format_optional(self.accuracy),
+        ]
+    }
+}
+
+/// One row of `penultimate.csv`: a test sample's penultimate-layer activations projected onto
+/// the plane through three classes' last-layer templates (Müller et al. 2019), for the first
+/// seed's runs of an MLP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectionRow {
+    /// The run's id.
+    pub run_id: String,
+    /// Noise model name.
+    pub noise_model: String,
+    /// Nominal noise rate.
+    pub noise_rate: f64,
+    /// Seed index.
+    pub seed: u64,
+    /// Label smoothing ε.
+    pub epsilon: f64,
+    /// The sample's row in the test split.
+    pub test_index: usize,
+    /// Its clean class index.
+    pub class: usize,
+    /// Its clean class name.
+    pub class_name: String,
+    /// Coordinate along the plane's first axis (template of the first class towards the second).
+    pub x: f64,
+    /// Coordinate along the plane's second axis.
+    pub y: f64,
+}
+
+impl CsvRow for ProjectionRow {
+    fn header() -> Vec<String> {
+        [
+            "run_id",
+            "noise_model",
+            "noise_rate",
+            "seed",
+            "epsilon",
+            "test_index",
+            "class",
+            "class_name",
+            "x",
+            "y",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    fn record(&self) -> Vec<String> {
+        vec![
+            self.run_id.clone(),
+            self.noise_model.clone(),
+            format_float(self.noise_rate),
+            self.seed.to_string(),
+            format_float(self.epsilon),
+            self.test_index.to_string(),
+            self.class.to_string(),
+            self.class_name.clone(),
+            format_float(self.x),
+            format_float(self.y),
+        ]
+    }
+}

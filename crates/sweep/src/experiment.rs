@@ -7,7 +7,7 @@ use data::{BlobsParams, Dataset, Split, SplitParams, Standardizer};
 use noise::{NoiseMode, NoiseModel, NoiseSpec, NoisyLabels};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use reporter::{EpochRow, RunRow, RunStatusLabel};
+use reporter::{CalibrationRow, EpochRow, ProjectionRow, RunRow, RunStatusLabel};
 use serde::{Deserialize, Serialize};
 use trainer::{RunOutcome, RunStatus, TrainData, TrainError, TrainParams, TrainSeeds};
 
@@ -212,13 +212,20 @@ pub fn draw_noise(
     })
 }
 
-/// A finished run as stored on disk: its `runs.csv` row, its `epochs.csv` rows and its wall time.
+/// A finished run as stored on disk: its `runs.csv` row, its `epochs.csv`, `calibration.csv` and
+/// `penultimate.csv` rows, and its wall time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
     /// The `runs.csv` row.
     pub run: RunRow,
     /// The `epochs.csv` rows, in epoch order.
     pub epochs: Vec<EpochRow>,
+    /// The `calibration.csv` rows (test confidence bins after the last epoch), in bin order.
+    #[serde(default)]
+    pub calibration: Vec<CalibrationRow>,
+    /// The `penultimate.csv` rows (first seed of an MLP with three or more classes only).
+    #[serde(default)]
+    pub projection: Vec<ProjectionRow>,
     /// Wall-clock seconds the run took (kept out of the CSVs, which must not depend on timing).
     pub seconds: f64,
 }
@@ -238,6 +245,7 @@ pub fn run_one(
         epochs: config.training.epochs,
         batch_size: config.training.batch_size,
         label_smoothing: spec.epsilon,
+        project_classes: projected_classes(config, &prepared.test, spec),
     };
     // Initial weights and batch order depend on the seed index alone, so every ε (and every noise
     // rate) of one seed starts from the same weights and sees the same batches.
@@ -254,11 +262,73 @@ pub fn run_one(
     };
     let outcome = trainer::train(&data, &params, seeds)?;
     let (run, epochs) = rows(config, spec, noise, &outcome);
+    let calibration = calibration_rows(&run, &outcome.test_calibration);
+    let projection = outcome
+        .projection
+        .iter()
+        .flatten()
+        .map(|point| ProjectionRow {
+            run_id: run.run_id.clone(),
+            noise_model: run.noise_model.clone(),
+            noise_rate: run.noise_rate,
+            seed: run.seed,
+            epsilon: run.epsilon,
+            test_index: point.test_index,
+            class: point.class,
+            class_name: prepared
+                .test
+                .class_names
+                .get(point.class)
+                .cloned()
+                .unwrap_or_else(|| point.class.to_string()),
+            x: point.x,
+            y: point.y,
+        })
+        .collect();
     Ok(RunRecord {
         run,
         epochs,
+        calibration,
+        projection,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The classes whose penultimate-layer projection a run records: the first three, for the first
+/// seed of an MLP with a hidden layer on three or more classes (as in Müller et al. 2019, one
+/// seed is enough to see the clusters; the projection costs one forward pass).
+fn projected_classes(
+    config: &ExperimentConfig,
+    test: &Dataset,
+    spec: &RunSpec,
+) -> Option<[usize; 3]> {
+    let has_hidden_layer =
+        matches!(config.model.kind(), trainer::ModelKind::Mlp { ref hidden } if !hidden.is_empty());
+    (spec.seed == 0 && has_hidden_layer && test.n_classes >= 3).then_some([0, 1, 2])
+}
+
+/// The `calibration.csv` rows of a run: one per confidence bin, with the bin's edges.
+fn calibration_rows(run: &RunRow, bins: &[trainer::CalibrationBin]) -> Vec<CalibrationRow> {
+    let n_bins = bins.len() as f64;
+    bins.iter()
+        .enumerate()
+        .map(|(index, bin)| {
+            let occupied = bin.count > 0;
+            CalibrationRow {
+                run_id: run.run_id.clone(),
+                noise_model: run.noise_model.clone(),
+                noise_rate: run.noise_rate,
+                seed: run.seed,
+                epsilon: run.epsilon,
+                bin: index,
+                confidence_low: index as f64 / n_bins,
+                confidence_high: (index + 1) as f64 / n_bins,
+                count: bin.count as u64,
+                mean_confidence: occupied.then(|| bin.confidence_sum / bin.count as f64),
+                accuracy: occupied.then(|| bin.correct as f64 / bin.count as f64),
+            }
+        })
+        .collect()
 }
 
 /// Turns a training outcome into report rows.

@@ -4,6 +4,7 @@
 //! sweep experiments/noise.toml [--jobs N] [--out DIR] [--fresh]   run or resume
 //! sweep run experiments/noise.toml ...                            the same
 //! sweep list experiments/noise.toml                               print the grid
+//! sweep report results/noise                                      rebuild aggregates, charts, report.md
 //! sweep diff A.csv B.csv [--atol X]                               compare two CSVs
 //! ```
 //! Exit codes: 0 success; 1 a run failed or the CSVs differ; 2 a usage or configuration error.
@@ -11,10 +12,11 @@
 mod config;
 mod diff;
 mod experiment;
+mod figures;
 mod grid;
+mod report;
 mod run;
 mod store;
-mod table;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +52,12 @@ enum Command {
         /// The experiment file.
         config: PathBuf,
     },
+    /// Rebuild every aggregate CSV, chart and report.md of a results folder from its per-run
+    /// tables (runs.csv, epochs.csv, calibration.csv, penultimate.csv), without training.
+    Report {
+        /// The results folder.
+        dir: PathBuf,
+    },
     /// Compare two result CSVs cell by cell; exit 1 when they differ.
     Diff {
         /// The reference CSV.
@@ -84,7 +92,37 @@ fn main() -> ExitCode {
     match command {
         Command::Run(args) => run_command(args),
         Command::List { config } => list_command(&config),
+        Command::Report { dir } => report_command(&dir),
         Command::Diff { left, right, atol } => diff_command(&left, &right, atol),
+    }
+}
+
+fn report_command(dir: &std::path::Path) -> ExitCode {
+    let tables = match report::ResultTables::read(dir) {
+        Ok(tables) => tables,
+        Err(error) => {
+            eprintln!("error: {:#}", error.0);
+            return ExitCode::from(2);
+        }
+    };
+    let context = report::read_context(dir);
+    match report::write_report(dir, &tables, &context) {
+        Ok(aggregates) => {
+            print!("{}", reporter::accuracy_table(&aggregates.summary, false));
+            if let Some(answer) = reporter::headline(&aggregates.best) {
+                println!("{answer}");
+            }
+            eprintln!(
+                "rebuilt the aggregates, charts and report.md of {} from {} runs",
+                dir.display(),
+                tables.runs.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(1)
+        }
     }
 }
 

@@ -16,8 +16,9 @@ use crate::experiment::{
     GroupNoise, RunRecord, blobs_params, draw_noise, prepare_data, run_one, split_seed,
 };
 use crate::grid::{RunSpec, expand, hex_digest};
+use crate::report::{Aggregates, ResultTables, write_report};
 use crate::store::ResultsDir;
-use crate::table::accuracy_table;
+use reporter::accuracy_table;
 
 /// How often the CSV tables are rewritten while runs finish (they are always written at the end).
 const TABLE_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
@@ -181,7 +182,8 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
                             // seconds so a long sweep does not rewrite them after every run.
                             if last_tables.elapsed() >= TABLE_REFRESH {
                                 let done: Vec<&RunRecord> = records.iter().flatten().collect();
-                                dir.write_tables(&done)?;
+                                let tables = ResultTables::from_records(&done).write(dir.root())?;
+                                Aggregates::of(&tables.runs).write(dir.root())?;
                                 last_tables = Instant::now();
                             }
                         }
@@ -203,30 +205,17 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
     }
 
     let done: Vec<&RunRecord> = records.iter().flatten().collect();
-    let summary = dir.write_tables(&done)?;
-    let title = format!(
-        "{} noise on {}: {}",
-        config.noise.model.model().name(),
-        config.data.source.name(),
-        model_name(config)
-    );
-    dir.write_charts(&reporter::accuracy_vs_noise_chart(&summary, &title))?;
-    let intro = format!(
+    let tables = ResultTables::from_records(&done).write(dir.root())?;
+    let aggregates = write_report(dir.root(), &tables, &report_context(config))?;
+    println!(
         "Clean test accuracy at the last epoch, mean ± half-width of the 95% confidence interval over {} seed{}.",
         config.seeds,
         if config.seeds == 1 { "" } else { "s" }
     );
-    dir.write_text(
-        "summary.md",
-        &format!(
-            "# {}\n\n{}\n\n{}",
-            config.name,
-            intro,
-            accuracy_table(&summary, true)
-        ),
-    )?;
-    println!("{intro}");
-    print!("{}", accuracy_table(&summary, false));
+    print!("{}", accuracy_table(&aggregates.summary, false));
+    if let Some(answer) = reporter::headline(&aggregates.best) {
+        println!("{answer}");
+    }
     let diverged = done
         .iter()
         .filter(|r| r.run.status == reporter::RunStatusLabel::Diverged)
@@ -279,6 +268,45 @@ fn model_name(config: &ExperimentConfig) -> String {
     }
 }
 
+/// What the report says about the experiment besides its results.
+pub fn report_context(config: &ExperimentConfig) -> reporter::ReportContext {
+    let noise = config.noise.model.model().name();
+    let data = config.data.source.name();
+    let model = model_name(config);
+    let mut settings = Vec::new();
+    if let Ok(value) = serde_json::to_value(config) {
+        flatten_settings("", &value, &mut settings);
+    }
+    reporter::ReportContext {
+        name: config.name.clone(),
+        title: format!("{noise} noise on {data}: {model}"),
+        question: format!(
+            "How much does label smoothing (ε > 0) protect a {model} trained on {data} against \
+             {noise} label noise, compared with hard targets (ε = 0), at each noise rate?"
+        ),
+        settings,
+    }
+}
+
+/// Turns a JSON value into (dotted key, value) pairs, leaving out nulls.
+fn flatten_settings(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                let key = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                flatten_settings(&key, value, out);
+            }
+        }
+        serde_json::Value::Null => {}
+        serde_json::Value::String(text) => out.push((prefix.to_string(), text.clone())),
+        other => out.push((prefix.to_string(), other.to_string())),
+    }
+}
+
 /// The resolved configuration and what produced the results.
 fn manifest(config: &ExperimentConfig, options: &RunOptions, n_runs: usize) -> serde_json::Value {
     serde_json::json!({
@@ -299,6 +327,7 @@ fn manifest(config: &ExperimentConfig, options: &RunOptions, n_runs: usize) -> s
             "optimizer": format!("{:?}", config.training.optimizer_params()),
         },
         "runs_in_grid": n_runs,
+        "report": report_context(config),
         "sweep_version": env!("CARGO_PKG_VERSION"),
         "jobs": options.jobs,
         "inner_threads": options.inner_threads,

@@ -5,8 +5,9 @@
 //!   manifest.json            resolved configuration, its hash, versions, thread count
 //!   records/<run_id>.json    one finished run (what resume reads)
 //!   noisy-labels/<model>-rate<r>-seed<s>.csv
-//!   runs.csv epochs.csv summary.csv paired.csv summary.md
-//!   accuracy_vs_noise.png accuracy_vs_noise.svg
+//!   runs.csv epochs.csv calibration.csv penultimate.csv      per-run tables
+//!   summary.csv paired.csv best_epsilon.csv auc.csv          aggregates of runs.csv
+//!   <chart>.png <chart>.svg report.md                        charts and the report page
 //! ```
 
 use std::fs;
@@ -14,20 +15,22 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use reporter::{EpochRow, RunRow, SummaryRow, write_csv};
 
 use crate::experiment::{GroupNoise, PreparedData, RunRecord};
+use crate::figures::CHART_NAMES;
 
-/// Files a fresh start removes (besides `records/` and `noisy-labels/`).
-const OUTPUT_FILES: [&str; 8] = [
+/// Files a fresh start removes, besides `records/`, `noisy-labels/` and the charts.
+const OUTPUT_FILES: [&str; 10] = [
     "manifest.json",
     "runs.csv",
     "epochs.csv",
+    "calibration.csv",
+    "penultimate.csv",
     "summary.csv",
     "paired.csv",
-    "summary.md",
-    "accuracy_vs_noise.png",
-    "accuracy_vs_noise.svg",
+    "best_epsilon.csv",
+    "auc.csv",
+    "report.md",
 ];
 
 /// A results folder.
@@ -57,7 +60,10 @@ impl ResultsDir {
                         .with_context(|| format!("removing {}", path.display()))?;
                 }
             }
-            for file in OUTPUT_FILES {
+            let charts = CHART_NAMES
+                .iter()
+                .flat_map(|name| [format!("{name}.png"), format!("{name}.svg")]);
+            for file in OUTPUT_FILES.map(String::from).into_iter().chain(charts) {
                 let path = root.join(file);
                 if path.exists() {
                     fs::remove_file(&path)
@@ -107,35 +113,11 @@ impl ResultsDir {
         write_atomic(&self.record_path(&record.run.run_id), &json)
     }
 
-    /// Rewrites `runs.csv`, `epochs.csv`, `summary.csv` and `paired.csv` from `records` (in grid
-    /// order) and returns the summary rows.
-    pub fn write_tables(&self, records: &[&RunRecord]) -> Result<Vec<SummaryRow>> {
-        let runs: Vec<RunRow> = records.iter().map(|r| r.run.clone()).collect();
-        let epochs: Vec<EpochRow> = records.iter().flat_map(|r| r.epochs.clone()).collect();
-        let summary = reporter::summarise(&runs);
-        self.write_csv_file("runs.csv", &runs)?;
-        self.write_csv_file("epochs.csv", &epochs)?;
-        self.write_csv_file("summary.csv", &summary)?;
-        self.write_csv_file("paired.csv", &reporter::paired_differences(&runs))?;
-        Ok(summary)
-    }
-
-    fn write_csv_file<R: reporter::CsvRow>(&self, name: &str, rows: &[R]) -> Result<()> {
-        let mut bytes = Vec::new();
-        write_csv(&mut bytes, rows).with_context(|| format!("formatting {name}"))?;
-        write_atomic(&self.root.join(name), &bytes)
-    }
-
     /// Writes `manifest.json`.
     pub fn write_manifest(&self, manifest: &serde_json::Value) -> Result<()> {
         let mut json = serde_json::to_vec_pretty(manifest)?;
         json.push(b'\n');
         write_atomic(&self.root.join("manifest.json"), &json)
-    }
-
-    /// Writes a text file (such as `summary.md`) atomically.
-    pub fn write_text(&self, name: &str, text: &str) -> Result<()> {
-        write_atomic(&self.root.join(name), text.as_bytes())
     }
 
     /// Writes the noisy labels of one (rate, seed) group as CSV (`split,row,clean,noisy,flipped`,
@@ -179,17 +161,6 @@ impl ResultsDir {
             }
         }
         write_atomic(&path, &out)
-    }
-
-    /// Draws the accuracy-versus-noise chart as PNG and SVG.
-    pub fn write_charts(&self, chart: &reporter::AccuracyChart) -> Result<()> {
-        let png = self.root.join("accuracy_vs_noise.png");
-        let png_tmp = self.root.join("accuracy_vs_noise.png.tmp.png");
-        reporter::write_accuracy_vs_noise_png(&png_tmp, chart)
-            .with_context(|| format!("drawing {}", png.display()))?;
-        fs::rename(&png_tmp, &png).with_context(|| format!("writing {}", png.display()))?;
-        let svg = reporter::render_accuracy_vs_noise_svg(chart)?;
-        write_atomic(&self.root.join("accuracy_vs_noise.svg"), svg.as_bytes())
     }
 }
 

@@ -36,7 +36,39 @@ optimizer = "sgd"
 learning_rate = 0.05
 "#;
 
-const TABLES: [&str; 4] = ["runs.csv", "epochs.csv", "summary.csv", "paired.csv"];
+const TABLES: [&str; 8] = [
+    "runs.csv",
+    "epochs.csv",
+    "calibration.csv",
+    "penultimate.csv",
+    "summary.csv",
+    "paired.csv",
+    "best_epsilon.csv",
+    "auc.csv",
+];
+
+/// Every file a report consists of: the tables, each chart as PNG and SVG, and the page.
+const REPORT_FILES: [&str; 19] = [
+    "runs.csv",
+    "epochs.csv",
+    "calibration.csv",
+    "penultimate.csv",
+    "summary.csv",
+    "paired.csv",
+    "best_epsilon.csv",
+    "auc.csv",
+    "accuracy_vs_noise.png",
+    "accuracy_vs_noise.svg",
+    "gain_heatmap.png",
+    "gain_heatmap.svg",
+    "curves.png",
+    "curves.svg",
+    "reliability.png",
+    "reliability.svg",
+    "penultimate.png",
+    "penultimate.svg",
+    "report.md",
+];
 
 fn write_config(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("experiment.toml");
@@ -83,13 +115,19 @@ fn one_and_two_jobs_give_byte_identical_csvs() {
         paired.lines().skip(1).all(|l| l.contains(",0.300000,2,")),
         "{paired}"
     );
-    for chart in [
-        "accuracy_vs_noise.png",
-        "accuracy_vs_noise.svg",
-        "manifest.json",
-    ] {
-        assert!(one.join(chart).exists(), "{chart} missing");
+    for file in REPORT_FILES.iter().chain(&["manifest.json"]) {
+        assert!(one.join(file).exists(), "{file} missing");
     }
+    // 15 bins per run; the penultimate projection for the first seed's 4 runs only.
+    let calibration = fs::read_to_string(one.join("calibration.csv")).unwrap();
+    assert_eq!(calibration.lines().count(), 1 + 8 * 15);
+    let projected: Vec<String> = fs::read_to_string(one.join("penultimate.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').nth(3).unwrap().to_string())
+        .collect();
+    assert!(!projected.is_empty() && projected.iter().all(|seed| seed == "0"));
     let noisy = fs::read_dir(one.join("noisy-labels")).unwrap().count();
     assert_eq!(noisy, 4, "one noisy-label file per (rate, seed)");
 }
@@ -154,6 +192,69 @@ fn rerunning_skips_finished_runs_and_resumes_missing_ones() {
         "{}",
         stderr(&grown)
     );
+}
+
+#[test]
+fn report_rebuilds_every_output_from_the_per_run_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), TINY);
+    let out = dir.path().join("out");
+    run_tiny(&config, &out, &[]);
+    let before: Vec<Vec<u8>> = REPORT_FILES
+        .iter()
+        .map(|f| fs::read(out.join(f)).unwrap())
+        .collect();
+    let page = String::from_utf8(fs::read(out.join("report.md")).unwrap()).unwrap();
+    assert!(page.starts_with("# tiny\n\n**Question.** How much does label smoothing"));
+    for chart in ["accuracy_vs_noise", "gain_heatmap", "curves", "reliability", "penultimate"] {
+        assert!(page.contains(&format!("]({chart}.png)")), "{chart} not embedded");
+    }
+
+    // Without the records, the aggregates, charts and page, only the per-run tables remain.
+    fs::remove_dir_all(out.join("records")).unwrap();
+    for file in &REPORT_FILES[4..] {
+        fs::remove_file(out.join(file)).unwrap();
+    }
+    let output = sweep(&["report", out.to_str().unwrap()]);
+    assert_success(&output);
+    for (file, bytes) in REPORT_FILES.iter().zip(&before) {
+        assert!(
+            &fs::read(out.join(file)).unwrap() == bytes,
+            "{file} differs after `sweep report`"
+        );
+    }
+
+    // An edited result set is re-reported: dropping seed 1 leaves one pair per group.
+    let runs = fs::read_to_string(out.join("runs.csv")).unwrap();
+    let kept: Vec<&str> = runs
+        .lines()
+        .filter(|line| line.split(',').nth(3) != Some("1"))
+        .collect();
+    fs::write(out.join("runs.csv"), kept.join("\n") + "\n").unwrap();
+    assert_success(&sweep(&["report", out.to_str().unwrap()]));
+    let paired = fs::read_to_string(out.join("paired.csv")).unwrap();
+    assert!(
+        paired.lines().skip(1).all(|l| l.contains(",0.300000,1,")),
+        "{paired}"
+    );
+
+    // A malformed table is a usage error naming the file and line; nothing is rewritten.
+    fs::write(
+        out.join("runs.csv"),
+        runs.replacen("finished", "done", 1),
+    )
+    .unwrap();
+    let summary = fs::read(out.join("summary.csv")).unwrap();
+    let broken = sweep(&["report", out.to_str().unwrap()]);
+    assert_eq!(broken.status.code(), Some(2));
+    let message = stderr(&broken);
+    assert!(
+        message.starts_with(&format!("error: {}:2: ", out.join("runs.csv").display())),
+        "{message}"
+    );
+    assert_eq!(fs::read(out.join("summary.csv")).unwrap(), summary);
+    let missing = sweep(&["report", dir.path().join("nothing").to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(2));
 }
 
 #[test]

@@ -9,12 +9,17 @@ mod loss;
 mod metrics;
 mod model;
 mod optim;
+mod probe;
 mod train;
 
 pub use loss::{label_smoothed_cross_entropy, smoothed_targets};
-pub use metrics::{ECE_BINS, EvalMetrics, evaluate_log_probs, expected_calibration_error};
+pub use metrics::{
+    CalibrationBin, ECE_BINS, EvalMetrics, calibration_bins, evaluate_log_probs,
+    expected_calibration_error,
+};
 pub use model::{Cnn, Mlp, Model, ModelKind};
 pub use optim::{OptimizerParams, Schedule, SgdMomentum};
+pub use probe::{PROJECTION_MAX_PER_CLASS, ProjectedPoint, template_plane_coordinates};
 pub use train::{
     EpochMetrics, RunOutcome, RunStatus, TrainData, TrainError, TrainParams, TrainSeeds, train,
 };

@@ -12,6 +12,8 @@ pub struct EvalMetrics {
     pub nll: f64,
     /// Expected calibration error with [`ECE_BINS`] bins, in [0, 1].
     pub ece: f64,
+    /// The [`ECE_BINS`] confidence bins the ECE is computed from (a reliability diagram).
+    pub calibration: Vec<CalibrationBin>,
     /// The arg-max class of every sample (the lowest index wins a tie).
     pub predictions: Vec<usize>,
 }
@@ -37,37 +39,72 @@ pub fn evaluate_log_probs(log_probs: &[f32], n_classes: usize, labels: &[usize])
         nll_sum -= f64::from(row[label]);
     }
     let n_correct = correct.iter().filter(|&&c| c).count();
+    let calibration = calibration_bins(&confidences, &correct, ECE_BINS);
     EvalMetrics {
         accuracy: ratio(n_correct, n),
         nll: if n == 0 { 0.0 } else { nll_sum / n as f64 },
-        ece: expected_calibration_error(&confidences, &correct, ECE_BINS),
+        ece: ece_of_bins(&calibration, n),
+        calibration,
         predictions,
     }
 }
 
-/// `ECE = Σ_m (|B_m|/N)·|acc(B_m) − conf(B_m)|` over `n_bins` equal-width bins of (0, 1]; a sample
-/// is in bin m when `m/n_bins < confidence ≤ (m + 1)/n_bins`; empty bins are skipped.
-pub fn expected_calibration_error(confidences: &[f64], correct: &[bool], n_bins: usize) -> f64 {
-    let n = confidences.len();
+/// The samples of one confidence bin, `low < confidence ≤ high`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CalibrationBin {
+    /// Number of samples whose confidence falls in the bin.
+    pub count: usize,
+    /// Sum of their confidences (max-class probabilities).
+    pub confidence_sum: f64,
+    /// How many of them are predicted correctly.
+    pub correct: usize,
+}
+
+/// Sorts samples into `n_bins` equal-width bins of (0, 1]: a sample is in bin m (0-based) when
+/// `m/n_bins < confidence ≤ (m + 1)/n_bins`. Sums run in sample order.
+pub fn calibration_bins(
+    confidences: &[f64],
+    correct: &[bool],
+    n_bins: usize,
+) -> Vec<CalibrationBin> {
+    let mut bins = vec![
+        CalibrationBin {
+            count: 0,
+            confidence_sum: 0.0,
+            correct: 0,
+        };
+        n_bins
+    ];
+    for (&confidence, &is_correct) in confidences.iter().zip(correct) {
+        let bin = &mut bins[((confidence * n_bins as f64).ceil() as usize).clamp(1, n_bins) - 1];
+        bin.count += 1;
+        bin.confidence_sum += confidence;
+        bin.correct += usize::from(is_correct);
+    }
+    bins
+}
+
+/// `ECE = Σ_m (|B_m|/N)·|acc(B_m) − conf(B_m)|` over bins of `n` samples; empty bins are skipped.
+fn ece_of_bins(bins: &[CalibrationBin], n: usize) -> f64 {
     if n == 0 {
         return 0.0;
     }
-    let mut count = vec![0usize; n_bins];
-    let mut confidence_sum = vec![0.0f64; n_bins];
-    let mut correct_count = vec![0usize; n_bins];
-    for (&confidence, &is_correct) in confidences.iter().zip(correct) {
-        let bin = ((confidence * n_bins as f64).ceil() as usize).clamp(1, n_bins) - 1;
-        count[bin] += 1;
-        confidence_sum[bin] += confidence;
-        correct_count[bin] += usize::from(is_correct);
-    }
-    (0..n_bins)
-        .filter(|&m| count[m] > 0)
-        .map(|m| {
-            let size = count[m] as f64;
-            (size / n as f64) * (correct_count[m] as f64 / size - confidence_sum[m] / size).abs()
+    bins.iter()
+        .filter(|bin| bin.count > 0)
+        .map(|bin| {
+            let size = bin.count as f64;
+            (size / n as f64) * (bin.correct as f64 / size - bin.confidence_sum / size).abs()
         })
         .sum()
+}
+
+/// `ECE = Σ_m (|B_m|/N)·|acc(B_m) − conf(B_m)|` over `n_bins` equal-width bins of (0, 1] (see
+/// [`calibration_bins`]); empty bins are skipped.
+pub fn expected_calibration_error(confidences: &[f64], correct: &[bool], n_bins: usize) -> f64 {
+    ece_of_bins(
+        &calibration_bins(confidences, correct, n_bins),
+        confidences.len(),
+    )
 }
 
 /// `numerator / denominator`, or 0 for an empty denominator.
@@ -125,5 +162,14 @@ mod tests {
         assert!((metrics.nll - expected_nll).abs() < 1e-6);
         // conf 0.7 (bin 10) right, 0.5 (bin 7) wrong: 0.5·0.3 + 0.5·0.5 = 0.4.
         assert!((metrics.ece - 0.4).abs() < 1e-6, "{}", metrics.ece);
+        let occupied: Vec<(usize, usize, usize)> = metrics
+            .calibration
+            .iter()
+            .enumerate()
+            .filter(|(_, bin)| bin.count > 0)
+            .map(|(m, bin)| (m, bin.count, bin.correct))
+            .collect();
+        assert_eq!(occupied, vec![(7, 1, 0), (10, 1, 1)]);
+        assert_eq!(metrics.calibration.len(), ECE_BINS);
     }
 }

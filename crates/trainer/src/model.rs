@@ -79,6 +79,24 @@ impl Model {
             Model::Cnn(cnn) => cnn.vars(),
         }
     }
+
+    /// For an MLP with at least one hidden layer: the penultimate-layer activations
+    /// `[batch, width]` of `inputs` (after the last hidden ReLU) and the class templates
+    /// `[n_classes, width]` (the rows of the last layer's weight, bias left out). `None` for
+    /// logistic regression, which has no hidden layer, and for the CNN.
+    pub fn penultimate(&self, inputs: &Tensor) -> Result<Option<(Tensor, Tensor)>> {
+        match self {
+            Model::Mlp(mlp) if mlp.layers.len() >= 2 => {
+                let (hidden, head) = mlp.layers.split_at(mlp.layers.len() - 1);
+                let activations = Mlp::forward_layers(hidden, inputs, true)?;
+                Ok(Some((
+                    activations,
+                    head[0].0.as_tensor().t()?.contiguous()?,
+                )))
+            }
+            _ => Ok(None),
+        }
+    }
 }
 
 /// `n` values from `U(−bound, bound)`.
@@ -118,12 +136,18 @@ impl Mlp {
 
     /// Logits `[batch, n_classes]` for inputs `[batch, n_features]`.
     pub fn forward(&self, inputs: &Tensor) -> Result<Tensor> {
+        Mlp::forward_layers(&self.layers, inputs, false)
+    }
+
+    /// Applies `layers` with a ReLU after each one but the last, and after the last too when
+    /// `relu_last`.
+    fn forward_layers(layers: &[(Var, Var)], inputs: &Tensor, relu_last: bool) -> Result<Tensor> {
         let mut activations = inputs.clone();
-        for (index, (weight, bias)) in self.layers.iter().enumerate() {
+        for (index, (weight, bias)) in layers.iter().enumerate() {
             activations = activations
                 .matmul(weight.as_tensor())?
                 .broadcast_add(bias.as_tensor())?;
-            if index + 1 < self.layers.len() {
+            if relu_last || index + 1 < layers.len() {
                 activations = activations.relu()?;
             }
         }
@@ -277,6 +301,42 @@ mod tests {
             error.to_string().contains("a CNN needs image data"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn penultimate_activations_feed_the_head() {
+        let kind = ModelKind::Mlp { hidden: vec![5] };
+        let model = Model::new(&kind, 4, 3, None, 3).unwrap();
+        let x = Tensor::from_vec(
+            (0..8).map(|i| i as f32 / 4.0 - 1.0).collect::<Vec<f32>>(),
+            (2, 4),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let (activations, templates) = model.penultimate(&x).unwrap().unwrap();
+        assert_eq!(activations.dims(), &[2, 5]);
+        assert_eq!(templates.dims(), &[3, 5]);
+        // Logits are the activations times the templates, plus the bias.
+        let Model::Mlp(mlp) = &model else {
+            unreachable!()
+        };
+        let bias = mlp.layers[1].1.as_tensor();
+        let rebuilt = activations
+            .matmul(&templates.t().unwrap())
+            .unwrap()
+            .broadcast_add(bias)
+            .unwrap();
+        let difference = (rebuilt - model.forward(&x).unwrap())
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(difference < 1e-6, "{difference}");
+        let logistic = Model::new(&ModelKind::Logistic, 4, 3, None, 3).unwrap();
+        assert!(logistic.penultimate(&x).unwrap().is_none());
     }
 
     #[test]

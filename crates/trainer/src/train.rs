@@ -7,9 +7,10 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::loss::label_smoothed_cross_entropy;
-use crate::metrics::{evaluate_log_probs, ratio};
+use crate::metrics::{CalibrationBin, evaluate_log_probs, ratio};
 use crate::model::{Model, ModelKind};
 use crate::optim::{OptimizerParams, Schedule};
+use crate::probe::{PROJECTION_MAX_PER_CLASS, ProjectedPoint, template_plane_coordinates};
 
 /// Rows evaluated per forward pass, so evaluation memory stays bounded on large splits.
 const EVAL_CHUNK_ROWS: usize = 8192;
@@ -29,6 +30,10 @@ pub struct TrainParams {
     pub batch_size: usize,
     /// Label-smoothing ε in [0, 1]; 0 is hard targets.
     pub label_smoothing: f64,
+    /// Three distinct classes whose test samples are projected onto their templates' plane when
+    /// the run finishes (see [`template_plane_coordinates`]); `None` for no projection. Only an
+    /// MLP with a hidden layer has a penultimate layer; other models give no projection.
+    pub project_classes: Option<[usize; 3]>,
 }
 
 /// The seeds of a run's random streams. Runs that share them (every ε at one noise rate and seed)
@@ -97,13 +102,22 @@ pub enum RunStatus {
     },
 }
 
-/// The result of one run: its status and the metrics of every completed epoch.
+/// The result of one run: its status, the metrics of every completed epoch, and a closer look at
+/// the final model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunOutcome {
     /// How the run ended.
     pub status: RunStatus,
     /// One entry per completed epoch, in order.
     pub epochs: Vec<EpochMetrics>,
+    /// The [`ECE_BINS`](crate::ECE_BINS) confidence bins of the clean test split after the last
+    /// completed epoch (empty without one): the data of a reliability diagram.
+    pub test_calibration: Vec<CalibrationBin>,
+    /// Test samples of [`TrainParams::project_classes`] (at most
+    /// [`PROJECTION_MAX_PER_CLASS`] per class, in test order) in their templates' plane, after
+    /// the last epoch of a finished run; `None` when not asked for, not finished, or the model
+    /// has no penultimate layer.
+    pub projection: Option<Vec<ProjectedPoint>>,
 }
 
 /// Why a run could not be trained at all (as opposed to diverging, which is an outcome).
@@ -151,6 +165,7 @@ pub fn train(
         .collect();
 
     let mut epochs = Vec::with_capacity(params.epochs);
+    let mut test_calibration = Vec::new();
     for epoch in 1..=params.epochs {
         order.shuffle(&mut order_rng);
         let first_step = (epoch - 1) * steps_per_epoch;
@@ -179,6 +194,8 @@ pub fn train(
                 return Ok(RunOutcome {
                     status: RunStatus::Diverged { epoch },
                     epochs,
+                    test_calibration,
+                    projection: None,
                 });
             }
             loss_sum += f64::from(loss_value);
@@ -206,6 +223,7 @@ pub fn train(
         });
         let test_eval =
             evaluate_log_probs(&log_probs(&model, &test_x)?, n_classes, &data.test.labels);
+        test_calibration = test_eval.calibration;
         epochs.push(EpochMetrics {
             epoch,
             learning_rate: epoch_learning_rate,
@@ -220,10 +238,65 @@ pub fn train(
             test_ece: test_eval.ece,
         });
     }
+    let projection = match params.project_classes {
+        Some(classes) => project(&model, data.test, classes)?,
+        None => None,
+    };
     Ok(RunOutcome {
         status: RunStatus::Finished,
         epochs,
+        test_calibration,
+        projection,
     })
+}
+
+/// Projects up to [`PROJECTION_MAX_PER_CLASS`] test samples of each of `classes` onto the plane
+/// of those classes' templates; `None` when the model has no penultimate layer.
+fn project(
+    model: &Model,
+    test: &Dataset,
+    classes: [usize; 3],
+) -> Result<Option<Vec<ProjectedPoint>>, TrainError> {
+    let mut taken = [0usize; 3];
+    let rows: Vec<usize> = (0..test.n_samples())
+        .filter(
+            |&i| match classes.iter().position(|&c| c == test.labels[i]) {
+                Some(slot) if taken[slot] < PROJECTION_MAX_PER_CLASS => {
+                    taken[slot] += 1;
+                    true
+                }
+                _ => false,
+            },
+        )
+        .collect();
+    if rows.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let indices: Vec<u32> = rows.iter().map(|&i| i as u32).collect();
+    let inputs = features_tensor(test, &Device::Cpu)?
+        .index_select(&Tensor::from_vec(indices, rows.len(), &Device::Cpu)?, 0)?;
+    let Some((activations, templates)) = model.penultimate(&inputs)? else {
+        return Ok(None);
+    };
+    let width = activations.dim(1)?;
+    let activations: Vec<f32> = activations.flatten_all()?.to_vec1()?;
+    let templates: Vec<Vec<f32>> = templates.to_vec2()?;
+    let coordinates = template_plane_coordinates(
+        &activations,
+        width,
+        classes.map(|c| templates[c].as_slice()),
+    );
+    Ok(Some(
+        rows.iter()
+            .zip(coordinates)
+            .map(|(&test_index, [x, y])| ProjectedPoint {
+                test_index,
+                class: test.labels[test_index],
+                x,
+                y,
+            })
+            .collect(),
+    ))
 }
 
 fn check_inputs(data: &TrainData<'_>, params: &TrainParams) -> Result<(), TrainError> {
@@ -238,6 +311,17 @@ fn check_inputs(data: &TrainData<'_>, params: &TrainParams) -> Result<(), TrainE
         return invalid(format!(
             "label smoothing {} is outside [0, 1]",
             params.label_smoothing
+        ));
+    }
+    if let Some(classes) = params.project_classes
+        && (classes.iter().any(|&c| c >= data.train.n_classes)
+            || classes[0] == classes[1]
+            || classes[0] == classes[2]
+            || classes[1] == classes[2])
+    {
+        return invalid(format!(
+            "projection classes {classes:?} must be three distinct classes below {}",
+            data.train.n_classes
         ));
     }
     if data.train.n_samples() == 0 || data.test.n_samples() == 0 {

@@ -39,6 +39,7 @@ fn params(epsilon: f64, optimizer: OptimizerParams) -> TrainParams {
         epochs: 5,
         batch_size: 16,
         label_smoothing: epsilon,
+        project_classes: None,
     }
 }
 
@@ -90,6 +91,41 @@ fn a_separable_problem_is_learned_and_training_is_deterministic() {
             train(&data, &params(0.1, optimizer), SEEDS).unwrap()
         );
     }
+}
+
+#[test]
+fn the_final_model_is_described_by_calibration_bins_and_a_projection() {
+    let (train_set, validation, test) = splits();
+    let data = clean_data(&train_set, &validation, &test);
+    let mut with_projection = params(0.1, sgd(0.05));
+    with_projection.project_classes = Some([2, 0, 1]);
+    let outcome = train(&data, &with_projection, SEEDS).unwrap();
+    // The bins partition the test split; the ECE of the last epoch is computed from them.
+    assert_eq!(outcome.test_calibration.len(), trainer::ECE_BINS);
+    let counted: usize = outcome.test_calibration.iter().map(|b| b.count).sum();
+    assert_eq!(counted, test.n_samples());
+    let points = outcome.projection.as_ref().unwrap();
+    assert_eq!(
+        points.len(),
+        test.n_samples(),
+        "3 classes, fewer than the cap each"
+    );
+    assert!(points.windows(2).all(|w| w[0].test_index < w[1].test_index));
+    assert!(points.iter().all(|p| p.class == test.labels[p.test_index]));
+    assert!(points.iter().all(|p| p.x.is_finite() && p.y.is_finite()));
+    // Asking for the projection changes nothing else.
+    let plain = train(&data, &params(0.1, sgd(0.05)), SEEDS).unwrap();
+    assert_eq!(plain.projection, None);
+    assert_eq!(plain.epochs, outcome.epochs);
+    assert_eq!(plain.test_calibration, outcome.test_calibration);
+
+    let mut repeated = with_projection.clone();
+    repeated.project_classes = Some([0, 0, 1]);
+    let error = train(&data, &repeated, SEEDS).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "projection classes [0, 0, 1] must be three distinct classes below 3"
+    );
 }
 
 #[test]

@@ -1,0 +1,276 @@
+//! Tables of results as text: the accuracy table printed at the end of a sweep, and the
+//! Markdown tables of `report.md`.
+
+use std::fmt::Write;
+
+use crate::paired::PairedRow;
+use crate::stats::Estimate;
+use crate::summary::SummaryRow;
+use crate::verdict::{AucRow, BestEpsilonRow};
+
+/// Clean test accuracy (last epoch) per noise rate × ε, as `mean ± half-width of the 95% CI`.
+/// With `markdown`, a Markdown table; otherwise aligned plain text.
+pub fn accuracy_table(summary: &[SummaryRow], markdown: bool) -> String {
+    let mut epsilons: Vec<f64> = summary.iter().map(|r| r.epsilon).collect();
+    epsilons.sort_by(f64::total_cmp);
+    epsilons.dedup();
+    let mut rates: Vec<(String, f64)> = summary
+        .iter()
+        .map(|r| (r.noise_model.clone(), r.noise_rate))
+        .collect();
+    rates.dedup();
+
+    let mut header = vec!["noise model".to_string(), "rate".to_string()];
+    header.extend(epsilons.iter().map(|e| format!("ε = {e}")));
+    let mut body = Vec::new();
+    for (model, rate) in &rates {
+        let mut line = vec![model.clone(), format!("{rate}")];
+        for &epsilon in &epsilons {
+            let cell = summary
+                .iter()
+                .find(|r| &r.noise_model == model && r.noise_rate == *rate && r.epsilon == epsilon)
+                .and_then(|r| r.metric("test_accuracy"))
+                .map(|e| match e.ci_high {
+                    Some(high) => format!("{:.4} ± {:.4}", e.mean, high - e.mean),
+                    None => format!("{:.4}", e.mean),
+                })
+                .unwrap_or_else(|| "–".to_string());
+            line.push(cell);
+        }
+        body.push(line);
+    }
+
+    if markdown {
+        markdown_table(&header, &body)
+    } else {
+        plain_table(&header, &body)
+    }
+}
+
+/// A Markdown table.
+fn markdown_table(header: &[String], body: &[Vec<String>]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "| {} |", header.join(" | "));
+    let _ = writeln!(out, "|{}", "---|".repeat(header.len()));
+    for line in body {
+        let _ = writeln!(out, "| {} |", line.join(" | "));
+    }
+    out
+}
+
+/// Left-aligned plain-text columns, two spaces apart.
+fn plain_table(header: &[String], body: &[Vec<String>]) -> String {
+    let mut out = String::new();
+    let lines = || std::iter::once(header).chain(body.iter().map(Vec::as_slice));
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| {
+            lines()
+                .map(|line| line.get(c).map_or(0, |cell| cell.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for line in lines() {
+        let cells: Vec<String> = line
+            .iter()
+            .zip(&widths)
+            .map(|(cell, &width)| format!("{cell}{}", " ".repeat(width - cell.chars().count())))
+            .collect();
+        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+    }
+    out
+}
+
+/// `+0.123 [0.045, 0.201]`, in bold when the interval excludes 0; `+0.123` without an interval.
+fn signed_with_interval(estimate: &Estimate) -> String {
+    let signed = |v: f64| {
+        if v.abs() < 5e-4 {
+            "0.000".to_string()
+        } else {
+            format!("{v:+.3}")
+        }
+    };
+    match (estimate.ci_low, estimate.ci_high) {
+        (Some(low), Some(high)) => {
+            let text = format!("{} [{low:.3}, {high:.3}]", signed(estimate.mean));
+            if low > 0.0 || high < 0.0 {
+                format!("**{text}**")
+            } else {
+                text
+            }
+        }
+        _ => signed(estimate.mean),
+    }
+}
+
+/// The columns of the paired-gain table: metric name and heading.
+const GAIN_COLUMNS: [(&str, &str); 5] = [
+    ("test_accuracy", "accuracy, last epoch"),
+    (
+        "val_selected_test_accuracy",
+        "accuracy, val.-selected epoch",
+    ),
+    ("best_test_accuracy", "accuracy, best epoch"),
+    ("test_ece", "test ECE"),
+    ("memorised_share", "memorised share"),
+];
+
+/// The paired differences against hard targets as a Markdown table: per (rate, ε > 0), the mean
+/// difference and its 95% t interval for accuracy (last, validation-selected and best epoch), ECE
+/// and memorised share; bold where the interval excludes 0.
+pub fn paired_gain_table(paired: &[PairedRow]) -> String {
+    let mut header = vec![
+        "noise model".to_string(),
+        "rate".into(),
+        "ε".into(),
+        "pairs".into(),
+    ];
+    header.extend(GAIN_COLUMNS.iter().map(|(_, heading)| heading.to_string()));
+    let body: Vec<Vec<String>> = paired
+        .iter()
+        .map(|row| {
+            let mut line = vec![
+                row.noise_model.clone(),
+                format!("{}", row.noise_rate),
+                format!("{}", row.epsilon),
+                row.n_pairs.to_string(),
+            ];
+            line.extend(GAIN_COLUMNS.iter().map(|(metric, _)| {
+                row.difference(metric)
+                    .map(|e| signed_with_interval(&e))
+                    .unwrap_or_else(|| "–".into())
+            }));
+            line
+        })
+        .collect();
+    markdown_table(&header, &body)
+}
+
+/// The best ε per noise rate as a Markdown table, one column pair per criterion.
+pub fn best_epsilon_table(best: &[BestEpsilonRow]) -> String {
+    let header: Vec<String> = [
+        "noise model",
+        "rate",
+        "criterion",
+        "best ε",
+        "its accuracy",
+        "hard targets",
+        "gain over hard targets",
+    ]
+    .map(String::from)
+    .to_vec();
+    let body: Vec<Vec<String>> = best
+        .iter()
+        .map(|row| {
+            vec![
+                row.noise_model.clone(),
+                format!("{}", row.noise_rate),
+                criterion_name(row.criterion).to_string(),
+                format!("{}", row.best_epsilon),
+                format!("{:.4}", row.best_mean),
+                row.hard_mean
+                    .map(|m| format!("{m:.4}"))
+                    .unwrap_or_else(|| "–".into()),
+                row.gain
+                    .map(|g| signed_with_interval(&g))
+                    .unwrap_or_else(|| "–".into()),
+            ]
+        })
+        .collect();
+    markdown_table(&header, &body)
+}
+
+/// The areas under the accuracy-versus-noise curves as a Markdown table.
+pub fn auc_table(areas: &[AucRow]) -> String {
+    let header: Vec<String> = [
+        "noise model",
+        "ε",
+        "accuracy",
+        "area [95% CI]",
+        "mean accuracy over the rates",
+        "area gain over hard targets",
+    ]
+    .map(String::from)
+    .to_vec();
+    let body: Vec<Vec<String>> = areas
+        .iter()
+        .map(|row| {
+            let area = match (row.auc.ci_low, row.auc.ci_high) {
+                (Some(low), Some(high)) => format!("{:.4} [{low:.4}, {high:.4}]", row.auc.mean),
+                _ => format!("{:.4}", row.auc.mean),
+            };
+            vec![
+                row.noise_model.clone(),
+                format!("{}", row.epsilon),
+                criterion_name(row.metric).to_string(),
+                area,
+                format!("{:.4}", row.auc.mean / (row.rate_max - row.rate_min)),
+                row.gain
+                    .map(|g| signed_with_interval(&g))
+                    .unwrap_or_else(|| "–".into()),
+            ]
+        })
+        .collect();
+    markdown_table(&header, &body)
+}
+
+/// How a verdict metric is named in tables.
+fn criterion_name(metric: &str) -> &str {
+    match metric {
+        "test_accuracy" => "last epoch",
+        "val_selected_test_accuracy" => "val.-selected epoch",
+        "best_test_accuracy" => "best epoch",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn estimate(mean: f64, low: f64, high: f64) -> Estimate {
+        Estimate {
+            n: 5,
+            mean,
+            std: Some(0.01),
+            ci_low: Some(low),
+            ci_high: Some(high),
+        }
+    }
+
+    #[test]
+    fn gains_are_signed_and_bold_when_the_interval_excludes_zero() {
+        assert_eq!(
+            signed_with_interval(&estimate(0.2191, 0.1854, 0.2536)),
+            "**+0.219 [0.185, 0.254]**"
+        );
+        assert_eq!(
+            signed_with_interval(&estimate(-0.01, -0.03, 0.01)),
+            "-0.010 [-0.030, 0.010]"
+        );
+        assert_eq!(
+            signed_with_interval(&Estimate {
+                n: 1,
+                mean: 0.0001,
+                std: None,
+                ci_low: None,
+                ci_high: None
+            }),
+            "0.000"
+        );
+    }
+
+    #[test]
+    fn tables_have_a_row_per_entry() {
+        let markdown = markdown_table(
+            &["a".to_string(), "b".to_string()],
+            &[vec!["1".into(), "2".into()]],
+        );
+        assert_eq!(markdown, "| a | b |\n|---|---|\n| 1 | 2 |\n");
+        let plain = plain_table(
+            &["rate".to_string(), "ε".to_string()],
+            &[vec!["0.2".into(), "0.95".into()]],
+        );
+        assert_eq!(plain, "rate  ε\n0.2   0.95\n");
+    }
+}
