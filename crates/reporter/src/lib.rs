@@ -23,8 +23,8 @@ pub use charts::{
     epsilon_rank, metric_vs_noise_series, series_colour,
 };
 pub use csv_in::read_csv;
-pub use figures::{curves_chart, gain_heatmap, penultimate_chart, reliability_chart};
 pub use csv_out::{CsvRow, format_float, write_csv};
+pub use figures::{curves_chart, gain_heatmap, penultimate_chart, reliability_chart};
 pub use page::{PageChart, ReportContext, ReportPage, headline, report_markdown};
 pub use paired::{PairedRow, paired_differences};
 pub use rows::{CalibrationRow, EpochRow, ProjectionRow, RunRow, RunStatusLabel};

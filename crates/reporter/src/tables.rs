@@ -83,16 +83,30 @@ fn plain_table(header: &[String], body: &[Vec<String>]) -> String {
 
 /// `+0.123 [0.045, 0.201]`, in bold when the interval excludes 0; `+0.123` without an interval.
 fn signed_with_interval(estimate: &Estimate) -> String {
+    // A value that rounds to zero is written `0.000`, never `+0.000` or `-0.000`.
+    let rounds_to_zero = |v: f64| v.abs() < 5e-4;
     let signed = |v: f64| {
-        if v.abs() < 5e-4 {
+        if rounds_to_zero(v) {
             "0.000".to_string()
         } else {
             format!("{v:+.3}")
         }
     };
+    let plain = |v: f64| {
+        if rounds_to_zero(v) {
+            "0.000".to_string()
+        } else {
+            format!("{v:.3}")
+        }
+    };
     match (estimate.ci_low, estimate.ci_high) {
         (Some(low), Some(high)) => {
-            let text = format!("{} [{low:.3}, {high:.3}]", signed(estimate.mean));
+            let text = format!(
+                "{} [{}, {}]",
+                signed(estimate.mean),
+                plain(low),
+                plain(high)
+            );
             if low > 0.0 || high < 0.0 {
                 format!("**{text}**")
             } else {
@@ -247,6 +261,10 @@ mod tests {
         assert_eq!(
             signed_with_interval(&estimate(-0.01, -0.03, 0.01)),
             "-0.010 [-0.030, 0.010]"
+        );
+        assert_eq!(
+            signed_with_interval(&estimate(0.011, -0.0004, 0.023)),
+            "+0.011 [0.000, 0.023]"
         );
         assert_eq!(
             signed_with_interval(&Estimate {

@@ -1,0 +1,266 @@
+//! The charts of a report, built from the result tables: which runs each chart shows and how
+//! their values are pooled. The drawing itself is in `charts`.
+
+use crate::charts::{
+    ChartPoint, ChartSeries, GainHeatmap, HeatmapCell, LineChart, LinePanel, ProjectionChart,
+    ProjectionPanel, ProjectionPoint, ReliabilityBin, ReliabilityChart, ReliabilityPanel,
+    epsilon_label, epsilon_rank,
+};
+use crate::paired::PairedRow;
+use crate::rows::{CalibrationRow, EpochRow, ProjectionRow, RunRow};
+use crate::stats::estimate;
+
+/// Distinct values in increasing order.
+fn sorted_unique(values: impl Iterator<Item = f64>) -> Vec<f64> {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    values.dedup();
+    values
+}
+
+/// The paired gain of `metric` (a paired summary metric) over hard targets on the grid of noise
+/// rates × ε > 0 of `paired`.
+pub fn gain_heatmap(paired: &[PairedRow], metric: &str, title: &str) -> GainHeatmap {
+    let model = paired.first().map(|p| p.noise_model.clone());
+    let rows: Vec<&PairedRow> = paired
+        .iter()
+        .filter(|p| Some(&p.noise_model) == model.as_ref())
+        .collect();
+    let cells = rows
+        .iter()
+        .filter_map(|row| {
+            row.difference(metric).map(|e| HeatmapCell {
+                rate: row.noise_rate,
+                epsilon: row.epsilon,
+                mean: e.mean,
+                low: e.ci_low,
+                high: e.ci_high,
+            })
+        })
+        .collect();
+    GainHeatmap {
+        title: title.to_string(),
+        value_label: "gain in clean test accuracy over hard targets (last epoch)".into(),
+        rates: sorted_unique(rows.iter().map(|r| r.noise_rate)),
+        epsilons: sorted_unique(rows.iter().map(|r| r.epsilon)),
+        cells,
+    }
+}
+
+/// Clean test accuracy and memorised share against the epoch at the highest noise rate, one line
+/// per ε (mean over the seeds with that epoch, 95% band). `None` without epochs.
+pub fn curves_chart(epochs: &[EpochRow], title: &str) -> Option<LineChart> {
+    let model = epochs.first()?.noise_model.clone();
+    let of_model: Vec<&EpochRow> = epochs.iter().filter(|e| e.noise_model == model).collect();
+    let rate = of_model
+        .iter()
+        .map(|e| e.noise_rate)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let at_rate: Vec<&EpochRow> = of_model
+        .iter()
+        .copied()
+        .filter(|e| e.noise_rate == rate)
+        .collect();
+    let all_epsilons = sorted_unique(of_model.iter().map(|e| e.epsilon));
+    let epsilons = sorted_unique(at_rate.iter().map(|e| e.epsilon));
+    let series = |value: fn(&EpochRow) -> Option<f64>| -> Vec<ChartSeries> {
+        epsilons
+            .iter()
+            .map(|&epsilon| {
+                let rows: Vec<&EpochRow> = at_rate
+                    .iter()
+                    .copied()
+                    .filter(|e| e.epsilon == epsilon)
+                    .collect();
+                let points = sorted_unique(rows.iter().map(|e| e.epoch as f64))
+                    .into_iter()
+                    .filter_map(|epoch| {
+                        let values: Vec<f64> = rows
+                            .iter()
+                            .filter(|e| e.epoch as f64 == epoch)
+                            .filter_map(|e| value(e))
+                            .collect();
+                        estimate(&values).map(|e| ChartPoint {
+                            x: epoch,
+                            y: e.mean,
+                            low: e.ci_low,
+                            high: e.ci_high,
+                        })
+                    })
+                    .collect();
+                ChartSeries {
+                    label: epsilon_label(epsilon),
+                    hard: epsilon == 0.0,
+                    colour_index: epsilon_rank(&all_epsilons, epsilon),
+                    points,
+                }
+            })
+            .collect()
+    };
+    let panel = |title: &str, y_label: &str, series| LinePanel {
+        title: title.to_string(),
+        x_label: "epoch".into(),
+        y_label: y_label.to_string(),
+        series,
+        y_range: None,
+    };
+    Some(LineChart {
+        title: format!("{title}, noise rate {rate}"),
+        panels: vec![
+            panel(
+                "clean test accuracy",
+                "clean test accuracy",
+                series(|e| Some(e.test_accuracy)),
+            ),
+            panel(
+                "memorisation: flipped samples fitted to their noisy label",
+                "memorised share",
+                series(|e| e.memorised_share),
+            ),
+        ],
+    })
+}
+
+/// The (noise rate, ε) cells of the reliability and projection grids: rows are the lowest and
+/// the highest noise rate, columns hard targets and the largest ε (whichever exist).
+fn grid_cells(rates: &[f64], epsilons: &[f64]) -> (Vec<(f64, f64)>, usize) {
+    let pick = |values: &[f64]| -> Vec<f64> {
+        match values {
+            [] => Vec::new(),
+            [only] => vec![*only],
+            [first, .., last] => vec![*first, *last],
+        }
+    };
+    let columns = pick(epsilons);
+    let cells = pick(rates)
+        .into_iter()
+        .flat_map(|rate| columns.iter().map(move |&epsilon| (rate, epsilon)))
+        .collect();
+    (cells, columns.len().max(1))
+}
+
+/// Reliability diagrams for hard targets and the largest ε at the lowest and the highest noise
+/// rate: each bin's accuracy and mean confidence pooled over seeds (weighted by the bin's count),
+/// and the ECE (mean over seeds) in the panel title. `None` without calibration rows.
+pub fn reliability_chart(
+    calibration: &[CalibrationRow],
+    runs: &[RunRow],
+    title: &str,
+) -> Option<ReliabilityChart> {
+    let model = calibration.first()?.noise_model.clone();
+    let rows: Vec<&CalibrationRow> = calibration
+        .iter()
+        .filter(|c| c.noise_model == model)
+        .collect();
+    let all_epsilons = sorted_unique(runs.iter().map(|r| r.epsilon));
+    let (cells, columns) = grid_cells(
+        &sorted_unique(rows.iter().map(|c| c.noise_rate)),
+        &sorted_unique(rows.iter().map(|c| c.epsilon)),
+    );
+    let panels = cells
+        .into_iter()
+        .map(|(rate, epsilon)| {
+            let in_cell: Vec<&CalibrationRow> = rows
+                .iter()
+                .copied()
+                .filter(|c| c.noise_rate == rate && c.epsilon == epsilon)
+                .collect();
+            let bins = sorted_unique(in_cell.iter().map(|c| c.bin as f64))
+                .into_iter()
+                .filter_map(|bin| {
+                    let same: Vec<&CalibrationRow> = in_cell
+                        .iter()
+                        .copied()
+                        .filter(|c| c.bin as f64 == bin)
+                        .collect();
+                    let first = same.first()?;
+                    let count: u64 = same.iter().map(|c| c.count).sum();
+                    let weighted = |value: fn(&CalibrationRow) -> Option<f64>| {
+                        (count > 0).then(|| {
+                            same.iter()
+                                .filter_map(|c| Some(value(c)? * c.count as f64))
+                                .sum::<f64>()
+                                / count as f64
+                        })
+                    };
+                    Some(ReliabilityBin {
+                        low: first.confidence_low,
+                        high: first.confidence_high,
+                        count,
+                        mean_confidence: weighted(|c| c.mean_confidence),
+                        accuracy: weighted(|c| c.accuracy),
+                    })
+                })
+                .collect();
+            let run_ids: Vec<&str> = in_cell.iter().map(|c| c.run_id.as_str()).collect();
+            let eces: Vec<f64> = runs
+                .iter()
+                .filter(|r| run_ids.contains(&r.run_id.as_str()))
+                .filter_map(|r| r.test_ece)
+                .collect();
+            let ece = estimate(&eces)
+                .map(|e| format!(", ECE {:.3}", e.mean))
+                .unwrap_or_default();
+            ReliabilityPanel {
+                title: format!("rate {rate}, {}{ece}", epsilon_label(epsilon)),
+                hard: epsilon == 0.0,
+                colour_index: epsilon_rank(&all_epsilons, epsilon),
+                bins,
+            }
+        })
+        .collect();
+    Some(ReliabilityChart {
+        title: format!("{title}: reliability on the clean test split, seeds pooled"),
+        panels,
+        columns,
+    })
+}
+
+/// The penultimate-layer projections of the first seed, for hard targets and the largest ε at
+/// the lowest and the highest noise rate. `None` without projection rows.
+pub fn penultimate_chart(
+    projections: &[ProjectionRow],
+    runs: &[RunRow],
+    title: &str,
+) -> Option<ProjectionChart> {
+    let first = projections.first()?;
+    let (model, seed) = (first.noise_model.clone(), first.seed);
+    let rows: Vec<&ProjectionRow> = projections
+        .iter()
+        .filter(|p| p.noise_model == model && p.seed == seed)
+        .collect();
+    let mut classes: Vec<(usize, String)> = rows
+        .iter()
+        .map(|p| (p.class, p.class_name.clone()))
+        .collect();
+    classes.sort();
+    classes.dedup();
+    let all_epsilons = sorted_unique(runs.iter().map(|r| r.epsilon));
+    let (cells, columns) = grid_cells(
+        &sorted_unique(rows.iter().map(|p| p.noise_rate)),
+        &sorted_unique(rows.iter().map(|p| p.epsilon)),
+    );
+    let panels = cells
+        .into_iter()
+        .map(|(rate, epsilon)| ProjectionPanel {
+            title: format!("rate {rate}, {}", epsilon_label(epsilon)),
+            hard: epsilon == 0.0,
+            colour_index: epsilon_rank(&all_epsilons, epsilon),
+            points: rows
+                .iter()
+                .filter(|p| p.noise_rate == rate && p.epsilon == epsilon)
+                .map(|p| ProjectionPoint {
+                    x: p.x,
+                    y: p.y,
+                    class: classes.iter().position(|(c, _)| *c == p.class).unwrap_or(0),
+                })
+                .collect(),
+        })
+        .collect();
+    Some(ProjectionChart {
+        title: format!("{title}: penultimate layer, seed {seed}"),
+        class_names: classes.into_iter().map(|(_, name)| name).collect(),
+        panels,
+        columns,
+    })
+}
