@@ -277,11 +277,17 @@ pub fn report_context(config: &ExperimentConfig) -> reporter::ReportContext {
     if let Ok(value) = serde_json::to_value(config) {
         flatten_settings("", &value, &mut settings);
     }
+    flatten_settings("resolved", &resolved_settings(config), &mut settings);
+    let article = if model.starts_with(['M', 'a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
     reporter::ReportContext {
         name: config.name.clone(),
         title: format!("{noise} noise on {data}: {model}"),
         question: format!(
-            "How much does label smoothing (ε > 0) protect a {model} trained on {data} against \
+            "How much does label smoothing (ε > 0) protect {article} {model} trained on {data} against \
              {noise} label noise, compared with hard targets (ε = 0), at each noise rate?"
         ),
         settings,
@@ -307,6 +313,21 @@ fn flatten_settings(prefix: &str, value: &serde_json::Value, out: &mut Vec<(Stri
     }
 }
 
+/// Values the experiment file left to defaults or derivation, as used.
+fn resolved_settings(config: &ExperimentConfig) -> serde_json::Value {
+    serde_json::json!({
+        "split_seed": split_seed(config),
+        "blobs": blobs_params(config).map(|b| serde_json::json!({
+            "n_classes": b.n_classes,
+            "n_features": b.n_features,
+            "n_samples": b.n_samples,
+            "separation": b.separation,
+            "seed": b.seed,
+        })),
+        "optimizer": format!("{:?}", config.training.optimizer_params()),
+    })
+}
+
 /// The resolved configuration and what produced the results.
 fn manifest(config: &ExperimentConfig, options: &RunOptions, n_runs: usize) -> serde_json::Value {
     serde_json::json!({
@@ -315,17 +336,7 @@ fn manifest(config: &ExperimentConfig, options: &RunOptions, n_runs: usize) -> s
         "config_hash": hex_digest(config, 64),
         "config": config,
         // Values the file left to defaults or derivation, as used.
-        "resolved": {
-            "split_seed": split_seed(config),
-            "blobs": blobs_params(config).map(|b| serde_json::json!({
-                "n_classes": b.n_classes,
-                "n_features": b.n_features,
-                "n_samples": b.n_samples,
-                "separation": b.separation,
-                "seed": b.seed,
-            })),
-            "optimizer": format!("{:?}", config.training.optimizer_params()),
-        },
+        "resolved": resolved_settings(config),
         "runs_in_grid": n_runs,
         "report": report_context(config),
         "sweep_version": env!("CARGO_PKG_VERSION"),

@@ -206,8 +206,17 @@ fn report_rebuilds_every_output_from_the_per_run_tables() {
         .collect();
     let page = String::from_utf8(fs::read(out.join("report.md")).unwrap()).unwrap();
     assert!(page.starts_with("# tiny\n\n**Question.** How much does label smoothing"));
-    for chart in ["accuracy_vs_noise", "gain_heatmap", "curves", "reliability", "penultimate"] {
-        assert!(page.contains(&format!("]({chart}.png)")), "{chart} not embedded");
+    for chart in [
+        "accuracy_vs_noise",
+        "gain_heatmap",
+        "curves",
+        "reliability",
+        "penultimate",
+    ] {
+        assert!(
+            page.contains(&format!("]({chart}.png)")),
+            "{chart} not embedded"
+        );
     }
 
     // Without the records, the aggregates, charts and page, only the per-run tables remain.
@@ -239,11 +248,7 @@ fn report_rebuilds_every_output_from_the_per_run_tables() {
     );
 
     // A malformed table is a usage error naming the file and line; nothing is rewritten.
-    fs::write(
-        out.join("runs.csv"),
-        runs.replacen("finished", "done", 1),
-    )
-    .unwrap();
+    fs::write(out.join("runs.csv"), runs.replacen("finished", "done", 1)).unwrap();
     let summary = fs::read(out.join("summary.csv")).unwrap();
     let broken = sweep(&["report", out.to_str().unwrap()]);
     assert_eq!(broken.status.code(), Some(2));
