@@ -85,6 +85,7 @@ mod tests {
             train_accuracy_noisy: Some(0.75),
             train_accuracy_clean: Some(0.5),
             memorised_share: None,
+            message: None,
         }
     }
 
@@ -108,7 +109,7 @@ mod tests {
         let message = error.to_string();
         assert!(message.starts_with("runs.csv:3: "), "{message}");
         assert!(
-            message.contains("`exploded`, expected `finished` or `diverged`"),
+            message.contains("`exploded`, expected one of `finished`, `diverged`, `failed`"),
             "{message}"
         );
         let bad_number = text.replacen("0.500000", "half", 1);

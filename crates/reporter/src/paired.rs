@@ -170,6 +170,7 @@ mod tests {
             train_accuracy_noisy: Some(0.9),
             train_accuracy_clean: Some(0.6),
             memorised_share: Some(0.5),
+            message: None,
         }
     }
 

@@ -10,8 +10,11 @@ use crate::csv_out::{CsvRow, format_float, format_optional};
 pub enum RunStatusLabel {
     /// Every epoch ran.
     Finished,
-    /// The training loss became NaN or infinite; the run stopped early.
+    /// The training loss became NaN or infinite; the run stopped early. A result: resuming does
+    /// not train it again.
     Diverged,
+    /// Training could not run (an error, not a result): resuming trains it again.
+    Failed,
 }
 
 impl RunStatusLabel {
@@ -20,6 +23,7 @@ impl RunStatusLabel {
         match self {
             RunStatusLabel::Finished => "finished",
             RunStatusLabel::Diverged => "diverged",
+            RunStatusLabel::Failed => "failed",
         }
     }
 }
@@ -38,7 +42,7 @@ pub struct RunRow {
     pub seed: u64,
     /// Label smoothing ε in [0, 1].
     pub epsilon: f64,
-    /// `finished` or `diverged`.
+    /// `finished`, `diverged` or `failed`.
     pub status: RunStatusLabel,
     /// Number of completed epochs.
     pub epochs_completed: usize,
@@ -64,6 +68,9 @@ pub struct RunRow {
     pub train_accuracy_clean: Option<f64>,
     /// Share of flipped training samples predicted as their noisy label, last epoch.
     pub memorised_share: Option<f64>,
+    /// Why a run did not finish (empty for a finished run).
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 impl CsvRow for RunRow {
@@ -87,6 +94,7 @@ impl CsvRow for RunRow {
             "train_accuracy_noisy",
             "train_accuracy_clean",
             "memorised_share",
+            "message",
         ]
         .map(String::from)
         .to_vec()
@@ -114,6 +122,7 @@ impl CsvRow for RunRow {
             format_optional(self.train_accuracy_noisy),
             format_optional(self.train_accuracy_clean),
             format_optional(self.memorised_share),
+            self.message.clone().unwrap_or_default(),
         ]
     }
 }

@@ -205,6 +205,7 @@ mod tests {
             train_accuracy_noisy: Some(0.5),
             train_accuracy_clean: Some(0.5),
             memorised_share: None,
+            message: None,
         }
     }
 

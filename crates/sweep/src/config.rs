@@ -431,7 +431,11 @@ pub fn parse(text: &str, file: &str) -> Result<ExperimentConfig, ConfigError> {
         file: file.into(),
         problems: vec![ConfigProblem {
             line: error.span().map(|span| line_of(text, span.start)),
-            key: None,
+            // A span covering the whole file (a missing top-level key) points at no key.
+            key: error
+                .span()
+                .filter(|span| !(span.start == 0 && span.end >= text.trim_end().len()))
+                .and_then(|span| key_at(text, span.start)),
             message: error.message().trim().replace('\n', " "),
         }],
     })?;
@@ -803,6 +807,48 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// The dotted key (such as `training.batch_size` or `noise.rates[1]`) whose key or value holds
+/// byte `offset` of `text`, the innermost one; `None` outside any key.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    use toml::de::{DeTable, DeValue};
+    fn walk(table: &DeTable<'_>, prefix: &str, offset: usize, found: &mut Option<String>) {
+        for (key, value) in table.iter() {
+            let name = if prefix.is_empty() {
+                key.get_ref().to_string()
+            } else {
+                format!("{prefix}.{}", key.get_ref())
+            };
+            // A `[table]`'s span is its header only, so its keys are searched whatever it holds.
+            if let DeValue::Table(inner) = value.get_ref() {
+                if key.span().contains(&offset) {
+                    *found = Some(name.clone());
+                }
+                walk(inner, &name, offset, found);
+                continue;
+            }
+            if !(key.span().contains(&offset) || value.span().contains(&offset)) {
+                continue;
+            }
+            *found = Some(name.clone());
+            if let DeValue::Array(items) = value.get_ref() {
+                for (index, item) in items.iter().enumerate() {
+                    if item.span().contains(&offset) {
+                        let element = format!("{name}[{index}]");
+                        *found = Some(element.clone());
+                        if let DeValue::Table(inner) = item.get_ref() {
+                            walk(inner, &element, offset, found);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let document = DeTable::parse(text).ok()?;
+    let mut found = None;
+    walk(document.get_ref(), "", offset, &mut found);
+    found
+}
+
 /// The line of the value at a dotted key such as `noise.rates[2]`; for a key the file lacks, the
 /// line of the table it belongs in.
 fn locate(text: &str, key: &str) -> Option<usize> {
@@ -894,7 +940,9 @@ learning_rate = 0.05
         let text = GOOD.replace("epochs = 2", "epochs = 2\nepoch_count = 3");
         let error = parse(&text, "x.toml").unwrap_err().to_string();
         assert!(
-            error.starts_with("x.toml:20: unknown field `epoch_count`, expected one of"),
+            error.starts_with(
+                "x.toml:20: training.epoch_count: unknown field `epoch_count`, expected one of"
+            ),
             "{error}"
         );
         assert!(error.contains("`batch_size`"), "{error}");
@@ -926,7 +974,7 @@ learning_rate = 0.05
             .unwrap_err()
             .to_string();
         assert!(
-            error.starts_with("x.toml:8: unknown variant `asymmetric`"),
+            error.starts_with("x.toml:8: noise.model: unknown variant `asymmetric`"),
             "{error}"
         );
         assert!(error.contains("`pair-flip`"), "{error}");
@@ -937,9 +985,67 @@ learning_rate = 0.05
         .unwrap_err()
         .to_string();
         assert!(
-            error.starts_with("x.toml:20: invalid type: string"),
+            error.starts_with("x.toml:20: training.batch_size: invalid type: string"),
             "{error}"
         );
+    }
+
+    /// One case per class of configuration error: the whole message, with file, line, key, the
+    /// value and what is allowed.
+    #[test]
+    fn every_error_class_has_a_precise_message() {
+        let cases = [
+            // An unknown key.
+            (
+                GOOD.replace("hidden = [16]", "hidden = [16]\nwidth = 3"),
+                "x.toml:17: model.width: unknown field `width`, expected one of `kind`, `hidden`, `channels`",
+            ),
+            // A wrong type.
+            (
+                GOOD.replace("epochs = 2", "epochs = 2.5"),
+                "x.toml:19: training.epochs: invalid type: floating point `2.5`, expected usize",
+            ),
+            (
+                GOOD.replace("rates = [0.0, 0.4]", "rates = 0.4"),
+                "x.toml:9: noise.rates: invalid type: floating point `0.4`, expected a sequence",
+            ),
+            // A noise rate outside [0, 1].
+            (
+                GOOD.replace("rates = [0.0, 0.4]", "rates = [-0.1, 0.4]"),
+                "x.toml:9: noise.rates[0]: -0.1 is outside [0, 1]: a noise rate is a probability in [0, 1]",
+            ),
+            // ε outside the loss's range.
+            (
+                GOOD.replace("epsilons = [0.0, 0.1]", "epsilons = [0.0, 1.1]"),
+                "x.toml:12: targets.epsilons[1]: 1.1 is outside [0, 1]: label smoothing ε must be in [0, 1]",
+            ),
+            // Zero epochs, batch size 0.
+            (
+                GOOD.replace("epochs = 2", "epochs = 0"),
+                "x.toml:19: training.epochs: 0 is not allowed: at least 1",
+            ),
+            (
+                GOOD.replace("batch_size = 32", "batch_size = 0"),
+                "x.toml:20: training.batch_size: 0 is not allowed: at least 1",
+            ),
+            // Empty grids.
+            (
+                GOOD.replace("epsilons = [0.0, 0.1]", "epsilons = []"),
+                "x.toml:12: targets.epsilons: the list is empty: give at least one value",
+            ),
+            (
+                GOOD.replace("seeds = 2", "seeds = 0"),
+                "x.toml:2: seeds: 0 is not allowed: at least 1 seed",
+            ),
+            // Duplicate grid values.
+            (
+                GOOD.replace("rates = [0.0, 0.4]", "rates = [0.4, 0.0, 0.4]"),
+                "x.toml:9: noise.rates[2]: 0.4 appears twice: each grid value once",
+            ),
+        ];
+        for (text, expected) in &cases {
+            check(text, expected);
+        }
     }
 
     #[test]
@@ -1004,5 +1110,94 @@ learning_rate = 0.05
             &GOOD.replace("learning_rate = 0.05", "learning_rate = 0.05\nbeta1 = 0.8"),
             "x.toml:23: training.beta1: only used with optimizer = \"adamw\", not \"sgd\"",
         );
+    }
+
+    /// A time-bounded mutation fuzzer over the shipped experiment files: whatever the text,
+    /// `parse` returns a configuration or an error, never panics, and an error always names the
+    /// file. `LABELNOISE_FUZZ_SECONDS` sets the budget (default 8 s); the executions are printed.
+    #[test]
+    fn the_parser_never_panics_on_mutated_files() {
+        use rand::{RngExt, SeedableRng};
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
+        let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+            .map(|path| std::fs::read(path).unwrap())
+            .collect();
+        seeds.sort();
+        seeds.push(GOOD.as_bytes().to_vec());
+        let budget = std::env::var("LABELNOISE_FUZZ_SECONDS")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(8.0);
+        // Fragments that reach the validator's corners: huge and odd numbers, wrong types,
+        // repeated tables, inline tables, unicode and control characters.
+        const FRAGMENTS: [&str; 22] = [
+            "=",
+            "[",
+            "]",
+            "\"",
+            "'",
+            ",",
+            "\n",
+            "[[noise]]\n",
+            "[training]\n",
+            "{ a = 1 }",
+            "nan",
+            "inf",
+            "-inf",
+            "1e309",
+            "-0.0",
+            "18446744073709551616",
+            "-1",
+            "0",
+            "\u{0}",
+            "ε",
+            "\"\"\"",
+            "# comment\n",
+        ];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let started = std::time::Instant::now();
+        let (mut executions, mut accepted) = (0u64, 0u64);
+        while started.elapsed().as_secs_f64() < budget {
+            let mut bytes = seeds[rng.random_range(0..seeds.len())].clone();
+            for _ in 0..rng.random_range(1..6) {
+                let at = rng.random_range(0..=bytes.len());
+                match rng.random_range(0..5) {
+                    0 if !bytes.is_empty() => {
+                        let at = at.min(bytes.len() - 1);
+                        bytes[at] = rng.random::<u8>();
+                    }
+                    1 => {
+                        let end = (at + rng.random_range(0..40)).min(bytes.len());
+                        bytes.drain(at..end);
+                    }
+                    2 => {
+                        let fragment = FRAGMENTS[rng.random_range(0..FRAGMENTS.len())];
+                        bytes.splice(at..at, fragment.bytes());
+                    }
+                    3 => bytes.truncate(at),
+                    _ => {
+                        let end = (at + rng.random_range(0..60)).min(bytes.len());
+                        let chunk = bytes[at..end].to_vec();
+                        let to = rng.random_range(0..=bytes.len());
+                        bytes.splice(to..to, chunk);
+                    }
+                }
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            let outcome = std::panic::catch_unwind(|| parse(&text, "fuzz.toml"));
+            match outcome {
+                Ok(Ok(_)) => accepted += 1,
+                Ok(Err(error)) => assert!(error.to_string().starts_with("fuzz.toml"), "{error}"),
+                Err(_) => panic!("parse panicked on:\n{text}"),
+            }
+            executions += 1;
+        }
+        eprintln!(
+            "fuzz config parser: {executions} executions in {budget} s, {accepted} accepted, 0 panics"
+        );
+        assert!(executions > 0);
     }
 }

@@ -294,6 +294,44 @@ pub fn run_one(
     })
 }
 
+/// The record of a run that could not be trained: status `failed`, the error as its message, no
+/// metrics. It is stored like any record, and resuming trains the run again.
+pub fn failed_record(
+    config: &ExperimentConfig,
+    noise: Option<&GroupNoise>,
+    spec: &RunSpec,
+    message: String,
+    seconds: f64,
+) -> RunRecord {
+    RunRecord {
+        run: RunRow {
+            run_id: spec.run_id.clone(),
+            noise_model: config.noise.model.model().name().to_string(),
+            noise_rate: spec.noise_rate,
+            seed: spec.seed,
+            epsilon: spec.epsilon,
+            status: RunStatusLabel::Failed,
+            epochs_completed: 0,
+            realised_noise_rate: noise.map_or(0.0, |n| n.train.realised_rate()),
+            test_accuracy: None,
+            best_test_accuracy: None,
+            best_epoch: None,
+            val_selected_test_accuracy: None,
+            val_selected_epoch: None,
+            test_nll: None,
+            test_ece: None,
+            train_accuracy_noisy: None,
+            train_accuracy_clean: None,
+            memorised_share: None,
+            message: Some(message),
+        },
+        epochs: Vec::new(),
+        calibration: Vec::new(),
+        projection: Vec::new(),
+        seconds,
+    }
+}
+
 /// The classes whose penultimate-layer projection a run records: the first three, for the first
 /// seed of an MLP with a hidden layer on three or more classes (as in Müller et al. 2019, one
 /// seed is enough to see the clusters; the projection costs one forward pass).
@@ -401,6 +439,12 @@ fn rows(
         train_accuracy_noisy: last.map(|e| e.train_accuracy_noisy),
         train_accuracy_clean: last.map(|e| e.train_accuracy_clean),
         memorised_share: last.and_then(|e| e.memorised_share),
+        message: match outcome.status {
+            RunStatus::Finished => None,
+            RunStatus::Diverged { epoch } => Some(format!(
+                "the training loss became NaN or infinite in epoch {epoch}"
+            )),
+        },
     };
     (run, epochs)
 }

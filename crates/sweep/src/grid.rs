@@ -12,8 +12,9 @@ use crate::config::{
 };
 
 /// Bumped whenever the meaning of a run's results changes for the same settings (training loop,
-/// metrics, seed derivation), so stale records are not reused.
-const RUN_FORMAT_VERSION: u32 = 1;
+/// metrics, seed derivation, what a record holds), so stale records are not reused. Version 2
+/// records hold the calibration bins and the penultimate projection.
+const RUN_FORMAT_VERSION: u32 = 2;
 
 /// One run of the grid.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +45,44 @@ struct RunSettings<'a> {
     epsilon: f64,
     model: &'a ModelConfig,
     training: &'a TrainingConfig,
+}
+
+/// A slice of the grid for one machine: the `index`-th (1-based) of `count` disjoint slices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Which slice, 1 ≤ index ≤ count.
+    pub index: usize,
+    /// How many slices.
+    pub count: usize,
+}
+
+impl Shard {
+    /// Parses `I/N` with 1 ≤ I ≤ N.
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let (index, count) = text
+            .split_once('/')
+            .ok_or_else(|| format!("`{text}` is not of the form I/N (such as 2/4)"))?;
+        let parse = |part: &str| {
+            part.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("`{text}`: `{part}` is not a whole number"))
+        };
+        let (index, count) = (parse(index)?, parse(count)?);
+        if count == 0 || index == 0 || index > count {
+            return Err(format!(
+                "`{text}`: the shard must satisfy 1 ≤ I ≤ N (I counts from 1)"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether the run at grid position `grid_index` belongs to this slice. Every run of a grid
+    /// costs about the same (same data, model and epochs; ε does not change the cost), so dealing
+    /// runs out in grid order, round robin, balances the slices to within one run. The slice of a
+    /// run depends only on its grid position, so it is stable under resume.
+    pub fn contains(&self, grid_index: usize) -> bool {
+        grid_index % self.count == self.index - 1
+    }
 }
 
 /// Expands the grid: noise rates × seeds × ε values, in that nesting order.
@@ -161,4 +200,25 @@ learning_rate = 0.1
 
     // python: hashlib.sha256(b"labelnoise-seed-v1|7|split").digest()[:8], little-endian.
     const SPLIT_SEED_7: &str = "db02345e32f618da";
+
+    #[test]
+    fn shards_partition_the_grid() {
+        for count in 1..6 {
+            let shards: Vec<Shard> = (1..=count)
+                .map(|index| Shard::parse(&format!("{index}/{count}")).unwrap())
+                .collect();
+            for grid_index in 0..23 {
+                let owners = shards.iter().filter(|s| s.contains(grid_index)).count();
+                assert_eq!(owners, 1, "run {grid_index} with {count} shards");
+            }
+            let sizes: Vec<usize> = shards
+                .iter()
+                .map(|s| (0..23).filter(|&i| s.contains(i)).count())
+                .collect();
+            assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1);
+        }
+        for bad in ["0/4", "5/4", "1/0", "2", "a/4", "1/-2"] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+    }
 }

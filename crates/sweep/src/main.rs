@@ -3,17 +3,22 @@
 //! ```text
 //! sweep experiments/noise.toml [--jobs N] [--out DIR] [--fresh]   run or resume
 //! sweep run experiments/noise.toml ...                            the same
+//! sweep run experiments/noise.toml --shard 2/4 --out DIR          run one slice of the grid
+//! sweep merge DIR1 DIR2 … --out DIR                               join shard folders and report
+//! sweep check experiments/noise.toml                              validate without running
 //! sweep list experiments/noise.toml                               print the grid
 //! sweep report results/noise                                      rebuild aggregates, charts, report.md
 //! sweep diff A.csv B.csv [--atol X]                               compare two CSVs
 //! ```
-//! Exit codes: 0 success; 1 a run failed or the CSVs differ; 2 a usage or configuration error.
+//! Exit codes: 0 success (every run finished); 1 a run failed or diverged, or the CSVs differ;
+//! 2 a usage or configuration error.
 
 mod config;
 mod diff;
 mod experiment;
 mod figures;
 mod grid;
+mod merge;
 mod report;
 mod run;
 mod store;
@@ -47,6 +52,20 @@ struct Cli {
 enum Command {
     /// Run (or resume) an experiment.
     Run(RunArgs),
+    /// Check an experiment file and its data without training: exit 0 when a sweep would start.
+    Check {
+        /// The experiment file.
+        config: PathBuf,
+    },
+    /// Join the results folders of shards of one experiment into one folder and report on it.
+    Merge {
+        /// The folders to join (each written by `sweep run … --shard I/N` or a plain sweep).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// The merged results folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print the expanded grid: one line per run with its id.
     List {
         /// The experiment file.
@@ -84,6 +103,12 @@ struct RunArgs {
     /// Start over: discard the folder's earlier records and outputs instead of resuming.
     #[arg(long)]
     fresh: bool,
+    /// Run only the I-th of N disjoint slices of the grid (1 ≤ I ≤ N), e.g. `--shard 2/4`.
+    #[arg(long, value_parser = grid::Shard::parse, value_name = "I/N")]
+    shard: Option<grid::Shard>,
+    /// Stop starting runs at the first failure (runs already training finish and are kept).
+    #[arg(long)]
+    fail_fast: bool,
 }
 
 fn main() -> ExitCode {
@@ -92,8 +117,71 @@ fn main() -> ExitCode {
     match command {
         Command::Run(args) => run_command(args),
         Command::List { config } => list_command(&config),
+        Command::Check { config } => check_command(&config),
+        Command::Merge { dirs, out } => merge_command(&dirs, &out),
         Command::Report { dir } => report_command(&dir),
         Command::Diff { left, right, atol } => diff_command(&left, &right, atol),
+    }
+}
+
+fn check_command(config_path: &std::path::Path) -> ExitCode {
+    let config = match load_config(config_path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let prepared = match experiment::prepare_data(&config) {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "{}: valid; {} runs ({} noise rates × {} seeds × {} ε); data: {} training, {} validation, {} test samples, {} features, {} classes",
+        config_path.display(),
+        grid::expand(&config).len(),
+        config.noise.rates.len(),
+        config.seeds,
+        config.targets.epsilons.len(),
+        prepared.train.n_samples(),
+        prepared.validation.n_samples(),
+        prepared.test.n_samples(),
+        prepared.train.n_features,
+        prepared.train.n_classes
+    );
+    ExitCode::SUCCESS
+}
+
+fn merge_command(dirs: &[PathBuf], out: &std::path::Path) -> ExitCode {
+    match merge::merge(dirs, out) {
+        Ok(summary) if summary.finished == summary.total => {
+            eprintln!(
+                "merged {} folders into {}: all {} runs finished",
+                dirs.len(),
+                out.display(),
+                summary.total
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(summary) => {
+            eprintln!(
+                "error: merged {} folders into {}, but only {} of the grid's {} runs finished ({} have no record in any folder); the report covers the runs found",
+                dirs.len(),
+                out.display(),
+                summary.finished,
+                summary.total,
+                summary.total - summary.found
+            );
+            ExitCode::from(1)
+        }
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            if error.is::<merge::MergeInputError>() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
     }
 }
 
@@ -154,13 +242,19 @@ fn run_command(args: RunArgs) -> ExitCode {
         inner_threads,
         out: args.out,
         fresh: args.fresh,
+        shard: args.shard,
+        fail_fast: args.fail_fast,
     };
     match run::run(&config, &options) {
-        Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
+        Ok(summary) if summary.finished == summary.total => ExitCode::SUCCESS,
         Ok(summary) => {
             eprintln!(
-                "error: {} of {} runs failed; rerun the same command to retry them",
-                summary.failed, summary.total
+                "error: {} of {} runs did not finish: {} failed (rerun the same command to retry them), {} diverged (a result, kept), {} not started",
+                summary.total - summary.finished,
+                summary.total,
+                summary.failed,
+                summary.diverged,
+                summary.not_started
             );
             ExitCode::from(1)
         }

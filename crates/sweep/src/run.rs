@@ -13,12 +13,13 @@ use rayon::prelude::*;
 
 use crate::config::ExperimentConfig;
 use crate::experiment::{
-    GroupNoise, RunRecord, blobs_params, draw_noise, prepare_data, run_one, split_seed,
+    GroupNoise, RunRecord, blobs_params, draw_noise, failed_record, prepare_data, run_one,
+    split_seed,
 };
-use crate::grid::{RunSpec, expand, hex_digest};
+use crate::grid::{RunSpec, Shard, expand, hex_digest};
 use crate::report::{Aggregates, ResultTables, write_report};
 use crate::store::ResultsDir;
-use reporter::accuracy_table;
+use reporter::{RunStatusLabel, accuracy_table};
 
 /// How often the CSV tables are rewritten while runs finish (they are always written at the end).
 const TABLE_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
@@ -43,15 +44,33 @@ pub struct RunOptions {
     pub out: Option<PathBuf>,
     /// Discard earlier results instead of resuming.
     pub fresh: bool,
+    /// Run only this slice of the grid.
+    pub shard: Option<Shard>,
+    /// Stop starting runs at the first failure.
+    pub fail_fast: bool,
 }
 
-/// What a sweep did.
+/// Where the runs of a sweep (or of its shard) stand at the end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunSummary {
-    /// Runs in the grid.
+    /// Runs in the grid, or in the shard.
     pub total: usize,
-    /// Runs that failed with an error (not divergence, which is a result).
+    /// Runs that finished every epoch.
+    pub finished: usize,
+    /// Runs whose loss became NaN or infinite (a result; not retried).
+    pub diverged: usize,
+    /// Runs that failed with an error (retried by the next sweep).
     pub failed: usize,
+    /// Runs not started because `--fail-fast` stopped the sweep.
+    pub not_started: usize,
+}
+
+/// The ids listed in `SWEEP_FAIL_RUNS` (comma-separated): runs made to fail on purpose, to test
+/// how failures are recorded, reported and retried.
+fn injected_failures() -> Vec<String> {
+    std::env::var("SWEEP_FAIL_RUNS")
+        .map(|ids| ids.split(',').map(|id| id.trim().to_string()).collect())
+        .unwrap_or_default()
 }
 
 /// Runs the experiment; completed runs are saved as they finish, so an interrupted sweep resumes
@@ -64,30 +83,45 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
         .clone()
         .unwrap_or_else(|| Path::new("results").join(&config.name));
     let dir = ResultsDir::new(&out);
-
-    let mut records: Vec<Option<RunRecord>> = specs
+    let selected: Vec<&RunSpec> = specs
         .iter()
-        .map(|spec| {
-            if options.fresh {
-                return None;
-            }
-            dir.load_record(&spec.run_id).unwrap_or_else(|error| {
+        .filter(|spec| options.shard.is_none_or(|shard| shard.contains(spec.index)))
+        .collect();
+
+    // Indexed by grid position; only the selected runs are ever filled in.
+    let mut records: Vec<Option<RunRecord>> = vec![None; specs.len()];
+    if !options.fresh {
+        for spec in &selected {
+            records[spec.index] = dir.load_record(&spec.run_id).unwrap_or_else(|error| {
                 eprintln!("warning: {error:#}; the run will be trained again");
                 None
-            })
+            });
+        }
+    }
+    // A failed run is an error, not a result: it is trained again.
+    let pending: Vec<&RunSpec> = selected
+        .iter()
+        .copied()
+        .filter(|spec| {
+            records[spec.index]
+                .as_ref()
+                .is_none_or(|r| r.run.status == RunStatusLabel::Failed)
         })
         .collect();
-    let pending: Vec<&RunSpec> = specs
-        .iter()
-        .zip(&records)
-        .filter(|(_, record)| record.is_none())
-        .map(|(spec, _)| spec)
-        .collect();
-    let skipped = specs.len() - pending.len();
+    let skipped = selected.len() - pending.len();
+    let slice = match options.shard {
+        Some(shard) => format!(
+            "shard {}/{}: {} of the grid's {} runs",
+            shard.index,
+            shard.count,
+            selected.len(),
+            specs.len()
+        ),
+        None => format!("{} runs", specs.len()),
+    };
     eprintln!(
-        "{}: {} runs ({} noise rates × {} seeds × {} ε), {} already finished, {} to train on {} job{} → {}",
+        "{}: {slice} ({} noise rates × {} seeds × {} ε), {} already finished, {} to train on {} job{} → {}",
         config.name,
-        specs.len(),
         config.noise.rates.len(),
         config.seeds,
         config.targets.epsilons.len(),
@@ -106,8 +140,27 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
     };
     dir.create(options.fresh)?;
     dir.write_manifest(&manifest(config, options, specs.len()))?;
+    let selected_ids: std::collections::HashSet<&str> =
+        selected.iter().map(|spec| spec.run_id.as_str()).collect();
+    let others = dir
+        .record_ids()?
+        .into_iter()
+        .filter(|id| !selected_ids.contains(id.as_str()))
+        .count();
+    if others > 0 {
+        eprintln!(
+            "note: {others} record(s) in {} belong to runs outside this {} (an earlier configuration, or another shard); they are kept on disk and left out of the tables",
+            dir.root().join("records").display(),
+            if options.shard.is_some() {
+                "shard"
+            } else {
+                "grid"
+            }
+        );
+    }
 
-    let mut failed = 0;
+    let injected = injected_failures();
+    let mut stopped_early = false;
     if let Some(prepared) = prepared {
         // The noisy labels of each (rate, seed) group are drawn once and shared by its ε values.
         let mut groups: BTreeMap<(usize, u64), GroupNoise> = BTreeMap::new();
@@ -145,14 +198,26 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
         let (sender, receiver) = mpsc::channel();
         let stop = AtomicBool::new(false);
         std::thread::scope(|scope| -> Result<()> {
-            let (groups, prepared, pending, stop) = (&groups, &prepared, &pending, &stop);
+            let (groups, prepared, pending, stop, injected) =
+                (&groups, &prepared, &pending, &stop, &injected);
             scope.spawn(move || {
                 let train = |sender: &mpsc::Sender<_>, spec: &&RunSpec| {
                     if stop.load(Ordering::Relaxed) {
                         return;
                     }
                     let noise = &groups[&(rate_index(config, spec.noise_rate), spec.seed)];
-                    let result = run_one(config, prepared, noise, spec);
+                    let result = if injected.contains(&spec.run_id) {
+                        Err(trainer::TrainError::Invalid(
+                            "failure injected through SWEEP_FAIL_RUNS".into(),
+                        ))
+                    } else {
+                        run_one(config, prepared, noise, spec)
+                    };
+                    // The worker itself raises the flag, so with one job no further run starts
+                    // before the failure has been stored.
+                    if result.is_err() && options.fail_fast {
+                        stop.store(true, Ordering::Relaxed);
+                    }
                     // The receiver lives until every sender is gone.
                     let _ = sender.send((spec.index, result));
                 };
@@ -173,24 +238,34 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
             let mut store_results = |receiver: mpsc::Receiver<(usize, RunResult)>| -> Result<()> {
                 for (index, result) in receiver {
                     let spec = &specs[index];
-                    match result {
+                    let record = match result {
                         Ok(record) => {
-                            dir.save_record(&record)?;
                             progress.finished(spec, &record);
-                            records[index] = Some(record);
-                            // The records are what counts; the tables are refreshed every few
-                            // seconds so a long sweep does not rewrite them after every run.
-                            if last_tables.elapsed() >= TABLE_REFRESH {
-                                let done: Vec<&RunRecord> = records.iter().flatten().collect();
-                                let tables = ResultTables::from_records(&done).write(dir.root())?;
-                                Aggregates::of(&tables.runs).write(dir.root())?;
-                                last_tables = Instant::now();
-                            }
+                            record
                         }
                         Err(error) => {
-                            failed += 1;
                             progress.failed(spec, &error.to_string());
+                            if options.fail_fast && !stopped_early {
+                                stopped_early = true;
+                                eprintln!(
+                                    "--fail-fast: starting no further run; runs already training finish and are kept"
+                                );
+                            }
+                            let noise =
+                                groups.get(&(rate_index(config, spec.noise_rate), spec.seed));
+                            failed_record(config, noise, spec, error.to_string(), 0.0)
                         }
+                    };
+                    dir.save_record(&record)?;
+                    records[index] = Some(record);
+                    // The records are what counts; the tables are refreshed every few seconds so
+                    // a long sweep does not rewrite them after every run. Only selected runs are
+                    // ever filled in, so these are the tables of the slice.
+                    if last_tables.elapsed() >= TABLE_REFRESH {
+                        let done: Vec<&RunRecord> = records.iter().flatten().collect();
+                        let tables = ResultTables::from_records(&done).write(dir.root())?;
+                        Aggregates::of(&tables.runs).write(dir.root())?;
+                        last_tables = Instant::now();
                     }
                 }
                 Ok(())
@@ -204,7 +279,10 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
         progress.done();
     }
 
-    let done: Vec<&RunRecord> = records.iter().flatten().collect();
+    let done: Vec<&RunRecord> = selected
+        .iter()
+        .filter_map(|spec| records[spec.index].as_ref())
+        .collect();
     let tables = ResultTables::from_records(&done).write(dir.root())?;
     let aggregates = write_report(dir.root(), &tables, &report_context(config))?;
     println!(
@@ -216,13 +294,24 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
     if let Some(answer) = reporter::headline(&aggregates.best) {
         println!("{answer}");
     }
-    let diverged = done
-        .iter()
-        .filter(|r| r.run.status == reporter::RunStatusLabel::Diverged)
-        .count();
-    if diverged > 0 {
+    let count = |status: RunStatusLabel| done.iter().filter(|r| r.run.status == status).count();
+    let summary = RunSummary {
+        total: selected.len(),
+        finished: count(RunStatusLabel::Finished),
+        diverged: count(RunStatusLabel::Diverged),
+        failed: count(RunStatusLabel::Failed),
+        not_started: selected.len() - done.len(),
+    };
+    if summary.diverged > 0 {
         println!(
-            "{diverged} run(s) diverged (status `diverged` in runs.csv); they are left out of the summary"
+            "{} run(s) diverged (status `diverged` in runs.csv); they are left out of the summary",
+            summary.diverged
+        );
+    }
+    if stopped_early {
+        eprintln!(
+            "stopped at the first failure (--fail-fast): {} run(s) not started",
+            summary.not_started
         );
     }
     eprintln!(
@@ -230,10 +319,7 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
         dir.root().display(),
         started.elapsed().as_secs_f64()
     );
-    Ok(RunSummary {
-        total: specs.len(),
-        failed,
-    })
+    Ok(summary)
 }
 
 fn rate_index(config: &ExperimentConfig, rate: f64) -> usize {
@@ -341,6 +427,7 @@ fn manifest(config: &ExperimentConfig, options: &RunOptions, n_runs: usize) -> s
         "report": report_context(config),
         "sweep_version": env!("CARGO_PKG_VERSION"),
         "jobs": options.jobs,
+        "shard": options.shard.map(|s| format!("{}/{}", s.index, s.count)),
         "inner_threads": options.inner_threads,
         "available_parallelism": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         "git_commit": git_commit(&options.config_path),

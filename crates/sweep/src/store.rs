@@ -107,6 +107,31 @@ impl ResultsDir {
         Ok(Some(record))
     }
 
+    /// The run ids of every record in the folder (none when it has no `records/`).
+    pub fn record_ids(&self) -> Result<Vec<String>> {
+        let folder = self.root.join("records");
+        let entries = match fs::read_dir(&folder) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => {
+                return Err(error).with_context(|| format!("reading {}", folder.display()));
+            }
+        };
+        let mut ids = Vec::new();
+        for entry in entries {
+            let name = entry
+                .with_context(|| format!("reading {}", folder.display()))?
+                .file_name();
+            let name = name.to_string_lossy();
+            // Temporary files start with a dot and are not records.
+            if let Some(id) = name.strip_suffix(".json").filter(|id| !id.starts_with('.')) {
+                ids.push(id.to_string());
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
     /// Stores a finished run atomically: the record is complete on disk, or absent.
     pub fn save_record(&self, record: &RunRecord) -> Result<()> {
         let json = serde_json::to_vec_pretty(record)?;
@@ -176,7 +201,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let mut file = fs::File::create(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
-        fs::rename(&tmp, path)
+        fs::rename(&tmp, path)?;
+        // The rename is durable only once the folder's entry is on disk too.
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::File::open(folder)?.sync_all()?;
+        }
+        Ok(())
     })();
     result.with_context(|| format!("writing {}", path.display()))
 }

@@ -274,7 +274,7 @@ fn an_unknown_key_is_a_usage_error_naming_file_line_and_key() {
     assert_eq!(output.status.code(), Some(2));
     let message = stderr(&output);
     let expected = format!(
-        "error: {}:26: unknown field `batchsize`, expected one of `epochs`, `batch_size`",
+        "error: {}:26: training.batchsize: unknown field `batchsize`, expected one of `epochs`, `batch_size`",
         config.display()
     );
     assert!(message.starts_with(&expected), "{message}");
