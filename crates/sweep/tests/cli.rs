@@ -5,36 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{assert_success, sweep};
-
-const TINY: &str = r#"name = "tiny"
-seed = 11
-seeds = 2
-
-[data]
-source = "blobs"
-n_classes = 3
-n_features = 5
-n_samples = 150
-separation = 1.2
-
-[noise]
-model = "symmetric"
-rates = [0.0, 0.4]
-
-[targets]
-epsilons = [0.0, 0.3]
-
-[model]
-kind = "mlp"
-hidden = [8]
-
-[training]
-epochs = 3
-batch_size = 16
-optimizer = "sgd"
-learning_rate = 0.05
-"#;
+use common::{TINY, assert_success, sweep};
 
 const TABLES: [&str; 8] = [
     "runs.csv",

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{assert_success, sweep};
+use common::{TINY, assert_success, sweep};
 
 /// 24 runs of a few hundred milliseconds each: slow enough to be killed in the middle.
 const SLOW: &str = r#"name = "slow"
@@ -146,35 +146,6 @@ fn serde_json_is_complete(text: &str, path: &Path) {
         "{path:?} is incomplete"
     );
 }
-
-const TINY: &str = r#"name = "tiny"
-seed = 11
-seeds = 2
-
-[data]
-source = "blobs"
-n_classes = 3
-n_features = 5
-n_samples = 150
-separation = 1.2
-
-[noise]
-model = "symmetric"
-rates = [0.0, 0.4]
-
-[targets]
-epsilons = [0.0, 0.3]
-
-[model]
-kind = "mlp"
-hidden = [8]
-
-[training]
-epochs = 3
-batch_size = 16
-optimizer = "sgd"
-learning_rate = 0.05
-"#;
 
 /// The run ids of a config's grid, in grid order.
 fn run_ids(config: &str) -> Vec<String> {

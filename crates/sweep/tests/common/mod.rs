@@ -2,6 +2,37 @@
 
 use std::process::{Command, Output};
 
+/// A grid of 8 runs (2 rates × 2 seeds × 2 ε) that trains in a fraction of a second.
+#[allow(dead_code)] // Not every test file that shares these helpers uses it.
+pub const TINY: &str = r#"name = "tiny"
+seed = 11
+seeds = 2
+
+[data]
+source = "blobs"
+n_classes = 3
+n_features = 5
+n_samples = 150
+separation = 1.2
+
+[noise]
+model = "symmetric"
+rates = [0.0, 0.4]
+
+[targets]
+epsilons = [0.0, 0.3]
+
+[model]
+kind = "mlp"
+hidden = [8]
+
+[training]
+epochs = 3
+batch_size = 16
+optimizer = "sgd"
+learning_rate = 0.05
+"#;
+
 /// Runs the `sweep` binary with `args`, without colours or a progress bar.
 pub fn sweep(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sweep"))
