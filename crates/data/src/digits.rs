@@ -24,7 +24,7 @@ pub fn digits() -> Result<Dataset, DataError> {
 }
 
 /// Parses rows of 64 pixel values followed by a label 0..9.
-fn parse_digits_csv(text: &str, source_name: &str) -> Result<Dataset, DataError> {
+pub(crate) fn parse_digits_csv(text: &str, source_name: &str) -> Result<Dataset, DataError> {
     let decode_error = |line: usize, message: String| DataError::Decode {
         source_name: source_name.into(),
         line,

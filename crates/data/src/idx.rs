@@ -12,6 +12,9 @@ use crate::dataset::{DataError, Dataset, numbered_class_names};
 /// The first two bytes of every gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
+/// The most classes single-byte labels can tell apart.
+const MAX_CLASSES: usize = 256;
+
 /// What one kind of IDX file must look like.
 struct IdxKind {
     /// Magic number: two zero bytes, the element type (0x08: unsigned byte), the number of
@@ -52,8 +55,10 @@ struct IdxContents {
 ///
 /// Features are the pixel bytes as `f32` in 0..=255, `rows · cols` per sample, with
 /// `image_shape` `[1, rows, cols]`; labels must lie in `0..n_classes` and the classes are named
-/// by number. Every header size is checked against the data actually present before anything
-/// that large is allocated, so a corrupt header gives an error rather than an abort.
+/// by number, so `n_classes` must lie in 1..=256 (IDX labels are single bytes). Each file must
+/// hold at least one item. Every header size is checked against the data actually present
+/// before anything that large is allocated, so a corrupt header gives an error rather than an
+/// abort.
 ///
 /// EMNIST stores its images transposed (column-major); they are returned as stored.
 pub fn load_idx(
@@ -62,11 +67,14 @@ pub fn load_idx(
     n_classes: usize,
     name: &str,
 ) -> Result<Dataset, DataError> {
-    if n_classes == 0 {
+    // Labels are bytes, so more than 256 classes could never be used; refusing them also keeps
+    // a huge count from naming every class (a capacity-overflow panic, or an abort when the
+    // allocation merely fails).
+    if !(1..=MAX_CLASSES).contains(&n_classes) {
         return Err(DataError::InvalidParameter {
             name: "n_classes",
             value: n_classes.to_string(),
-            allowed: "at least 1 class",
+            allowed: "1 to 256 classes (IDX labels are single bytes)",
         });
     }
     let image_file = read_idx(images, &IMAGES)?;
@@ -230,6 +238,14 @@ fn read_idx(path: &Path, kind: &IdxKind) -> Result<IdxContents, DataError> {
             "each {} is {} bytes, expected every dimension to be at least 1",
             kind.item,
             shape.join("×"),
+        )));
+    }
+    // An empty file would give an empty data set whose features per sample the header alone
+    // decides, unchecked by any data: nearly 2^64 of them, which later allocations trip over.
+    if count == 0 {
+        return Err(file_error(format!(
+            "header says 0 {}, expected at least 1",
+            kind.items
         )));
     }
     let sizes = format!(
@@ -473,6 +489,35 @@ mod tests {
     }
 
     #[test]
+    fn empty_files_are_rejected() {
+        // Found by fuzzing: header-only files with zero counts loaded as a data set with no
+        // samples and as many features per sample as the header claimed, here
+        // 0xffffffff × 0xffffffff.
+        let dir = tempfile::tempdir().unwrap();
+        let mut header = images_file(0, 0, 0);
+        header[8..16].copy_from_slice(&[0xff; 8]);
+        let images = write(dir.path(), "images", &gzip(&header));
+        let labels = write(dir.path(), "labels", &labels_file(&[]));
+        let error = load_idx(&images, &labels, 10, "x").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{}: header says 0 images, expected at least 1",
+                images.display()
+            )
+        );
+        let images = write(dir.path(), "images", &images_file(1, 2, 2));
+        let error = load_idx(&images, &labels, 10, "x").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{}: header says 0 labels, expected at least 1",
+                labels.display()
+            )
+        );
+    }
+
+    #[test]
     fn trailing_data_is_rejected() {
         let dir = tempfile::tempdir().unwrap();
         let images = write(dir.path(), "images", &images_file(1, 2, 2));
@@ -503,6 +548,25 @@ mod tests {
                 labels.display()
             )
         );
+    }
+
+    #[test]
+    fn class_counts_beyond_a_byte_are_refused() {
+        // Found by fuzzing: `usize::MAX` classes panicked with a capacity overflow while naming
+        // them, and counts just small enough to attempt would abort on the failed allocation.
+        let dir = tempfile::tempdir().unwrap();
+        let images = write(dir.path(), "images", &images_file(1, 2, 2));
+        let labels = write(dir.path(), "labels", &labels_file(&[0]));
+        for n_classes in [0, 257, 1 << 40, usize::MAX] {
+            let error = load_idx(&images, &labels, n_classes, "x").unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "n_classes = {n_classes} is invalid: 1 to 256 classes (IDX labels are single bytes)"
+                )
+            );
+        }
+        assert_eq!(load_idx(&images, &labels, 256, "x").unwrap().n_classes, 256);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::ffi::OsString;
 use std::fs;
 use std::io::Cursor;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use image::imageops::{self, FilterType};
@@ -13,6 +14,14 @@ use crate::dataset::{DataError, Dataset};
 /// File extensions read as images, compared case-insensitively.
 const IMAGE_EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
 
+/// The most bytes the intermediate buffer of one resize may take (2 GiB). `imageops::resize`
+/// first resamples the columns into an RGBA `f32` image of the source's width and the requested
+/// height, so a very wide image or a very tall request could otherwise ask for more memory than
+/// exists, which aborts the process instead of returning an error.
+const MAX_RESIZE_BYTES: u128 = 2 << 30;
+/// Bytes per pixel of that intermediate buffer: four `f32` channels.
+const RESIZE_PIXEL_BYTES: u128 = 16;
+
 /// Loads every image under `root/<class>/`, one class per subfolder.
 ///
 /// Classes are the subfolder names, sorted, and labels index into them (`0..n_classes`, at least
@@ -21,7 +30,9 @@ const IMAGE_EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
 /// Each image is converted to RGB (or to luma when `grayscale`), resized to `width × height`
 /// with a triangle filter and stored channel-major (CHW) as `f32` values in `0..=255`, so
 /// `image_shape` is `[3 or 1, height, width]` and `n_features` its product. The data set is
-/// named after the root folder. `width` and `height` must be at least 1.
+/// named after the root folder. `width` and `height` must be at least 1, with `width · height`
+/// at most 2²⁷ pixels; an image whose width is so large that resizing it to `height` rows would
+/// need more than 2 GiB of intermediate buffer is refused.
 pub fn load_image_folder(
     root: &Path,
     width: u32,
@@ -40,6 +51,16 @@ pub fn load_image_folder(
             name: "height",
             value: height.to_string(),
             allowed: "at least 1 pixel",
+        });
+    }
+    // The requested size is held to the same budget, at 16 bytes a pixel, before any image is
+    // read: each image's features alone take 12 bytes a pixel (three `f32` channels) and its
+    // resized copy more besides, so a larger request cannot be meant.
+    if u128::from(width) * u128::from(height) * RESIZE_PIXEL_BYTES > MAX_RESIZE_BYTES {
+        return Err(DataError::InvalidParameter {
+            name: "width × height",
+            value: format!("{width} × {height}"),
+            allowed: "at most 2^27 pixels in all",
         });
     }
     let root_name = root.display().to_string();
@@ -96,6 +117,17 @@ pub fn load_image_folder(
         }
         for (_, image_path) in &image_files {
             let image = decode_image(image_path)?;
+            let resize_bytes = u128::from(image.width()) * u128::from(height) * RESIZE_PIXEL_BYTES;
+            if resize_bytes > MAX_RESIZE_BYTES {
+                return Err(DataError::File {
+                    path: image_path.display().to_string(),
+                    message: format!(
+                        "the image is {}×{} pixels, too wide to resize to {width}×{height}: that needs {resize_bytes} bytes of working memory, more than the 2 GiB allowed",
+                        image.width(),
+                        image.height()
+                    ),
+                });
+            }
             // The raw buffers are interleaved (HWC); transpose them to CHW.
             let raw = if grayscale {
                 imageops::resize(&image.to_luma8(), width, height, FilterType::Triangle).into_raw()
@@ -166,9 +198,26 @@ fn decode_image(path: &Path) -> Result<DynamicImage, DataError> {
     {
         reader.set_format(format);
     }
-    reader
-        .decode()
-        .map_err(|error| file_error(format!("cannot decode the image: {error}")))
+    // The decoders are third-party code that can panic on malformed files: jpeg-decoder 0.3.2
+    // overflows a `u16` on some, which panics when overflow checks are on, as in debug builds
+    // (image-rs/jpeg-decoder#283). Such a panic says the file is broken, like any decoding
+    // error, so it becomes one. Nothing outlives the panic but the file's bytes, moved into the
+    // closure and dropped with it, so no broken state can be observed afterwards.
+    match panic::catch_unwind(AssertUnwindSafe(|| reader.decode())) {
+        Ok(decoded) => {
+            decoded.map_err(|error| file_error(format!("cannot decode the image: {error}")))
+        }
+        Err(payload) => {
+            let reason = payload
+                .downcast_ref::<&str>()
+                .map(|reason| (*reason).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no reason given".to_owned());
+            Err(file_error(format!(
+                "cannot decode the image: the decoder panicked: {reason}"
+            )))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -298,6 +347,72 @@ mod tests {
         assert_eq!(error.to_string(), "width = 0 is invalid: at least 1 pixel");
         let error = load_image_folder(&root, 4, 0, false).unwrap_err();
         assert_eq!(error.to_string(), "height = 0 is invalid: at least 1 pixel");
+    }
+
+    #[test]
+    fn sizes_that_cannot_be_resized_to_are_refused() {
+        // Found by fuzzing: u32::MAX × u32::MAX made the resize ask for hundreds of gigabytes,
+        // which aborted the process rather than returning an error.
+        let (_dir, root) = pets();
+        let error = load_image_folder(&root, u32::MAX, u32::MAX, false).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "width × height = 4294967295 × 4294967295 is invalid: at most 2^27 pixels in all"
+        );
+        let error = load_image_folder(&root, 1 << 14, 1 << 14, true).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "width × height = 16384 × 16384 is invalid: at most 2^27 pixels in all"
+        );
+    }
+
+    #[test]
+    fn images_too_wide_to_resize_are_refused() {
+        // A one-row image a million pixels wide is a few kilobytes as PNG, yet resizing it to
+        // 135 rows would need a 2.16 GB intermediate buffer (1,000,000 × 135 × 16 bytes).
+        let (_dir, root) = pets();
+        let wide = root.join("dogs/wide.png");
+        image::GrayImage::new(1_000_000, 1).save(&wide).unwrap();
+        let error = load_image_folder(&root, 1, 135, false).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{}: the image is 1000000×1 pixels, too wide to resize to 1×135: that needs 2160000000 bytes of working memory, more than the 2 GiB allowed",
+                wide.display()
+            )
+        );
+        // Resizing it to a single row needs only 16 MB.
+        let data = load_image_folder(&root, 1, 1, false).unwrap();
+        assert_eq!(data.n_samples(), 4);
+    }
+
+    #[test]
+    fn decoder_panics_become_errors() {
+        // Found by fuzzing: a one-component JPEG claiming more than 65,528 rows makes
+        // jpeg-decoder 0.3.2 overflow a `u16`, which panics when overflow checks are on. This is
+        // a valid 8×8 greyscale JPEG whose frame header claims 65,535 rows.
+        let mut jpeg = Cursor::new(Vec::new());
+        image::GrayImage::from_pixel(8, 8, image::Luma([90]))
+            .write_to(&mut jpeg, image::ImageOutputFormat::Jpeg(75))
+            .unwrap();
+        let mut jpeg = jpeg.into_inner();
+        let frame = jpeg.windows(2).position(|w| w == [0xff, 0xc0]).unwrap();
+        jpeg[frame + 5..frame + 7].copy_from_slice(&u16::MAX.to_be_bytes());
+        let (_dir, root) = pets();
+        let tall = root.join("dogs/tall.jpg");
+        fs::write(&tall, &jpeg).unwrap();
+        let result = load_image_folder(&root, 4, 3, false);
+        // Without overflow checks the arithmetic wraps and the decoder carries on, so only a
+        // build with them can see the panic turned into an error.
+        if cfg!(debug_assertions) {
+            assert_eq!(
+                result.unwrap_err().to_string(),
+                format!(
+                    "{}: cannot decode the image: the decoder panicked: attempt to multiply with overflow",
+                    tall.display()
+                )
+            );
+        }
     }
 
     #[test]
