@@ -8,15 +8,7 @@ use crate::charts::{
 };
 use crate::paired::PairedRow;
 use crate::rows::{CalibrationRow, EpochRow, ProjectionRow, RunRow};
-use crate::stats::estimate;
-
-/// Distinct values in increasing order.
-fn sorted_unique(values: impl Iterator<Item = f64>) -> Vec<f64> {
-    let mut values: Vec<f64> = values.collect();
-    values.sort_by(f64::total_cmp);
-    values.dedup();
-    values
-}
+use crate::stats::{estimate, sorted_unique};
 
 /// The paired gain of `metric` (a paired summary metric) over hard targets on the grid of noise
 /// rates × ε > 0 of `paired`.

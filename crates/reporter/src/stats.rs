@@ -97,6 +97,15 @@ pub fn estimate(values: &[f64]) -> Option<Estimate> {
     })
 }
 
+/// The distinct values of `values` in increasing order (the noise rates, ε values or epochs of a
+/// set of rows).
+pub(crate) fn sorted_unique(values: impl IntoIterator<Item = f64>) -> Vec<f64> {
+    let mut values: Vec<f64> = values.into_iter().collect();
+    values.sort_by(f64::total_cmp);
+    values.dedup();
+    values
+}
+
 /// Resamples drawn by [`bootstrap_interval`].
 pub const BOOTSTRAP_RESAMPLES: usize = 10_000;
 

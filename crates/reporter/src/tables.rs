@@ -4,16 +4,14 @@
 use std::fmt::Write;
 
 use crate::paired::PairedRow;
-use crate::stats::Estimate;
+use crate::stats::{Estimate, sorted_unique};
 use crate::summary::SummaryRow;
 use crate::verdict::{AucRow, BestEpsilonRow};
 
 /// Clean test accuracy (last epoch) per noise rate × ε, as `mean ± half-width of the 95% CI`.
 /// With `markdown`, a Markdown table; otherwise aligned plain text.
 pub fn accuracy_table(summary: &[SummaryRow], markdown: bool) -> String {
-    let mut epsilons: Vec<f64> = summary.iter().map(|r| r.epsilon).collect();
-    epsilons.sort_by(f64::total_cmp);
-    epsilons.dedup();
+    let epsilons = sorted_unique(summary.iter().map(|r| r.epsilon));
     let mut rates: Vec<(String, f64)> = summary
         .iter()
         .map(|r| (r.noise_model.clone(), r.noise_rate))

@@ -4,7 +4,7 @@
 use crate::csv_out::{CsvRow, format_float, format_optional};
 use crate::paired::PairedRow;
 use crate::rows::{RunRow, RunStatusLabel};
-use crate::stats::{Estimate, estimate, trapezoid_area};
+use crate::stats::{Estimate, estimate, sorted_unique, trapezoid_area};
 use crate::summary::{SUMMARY_METRICS, SummaryRow};
 
 /// The accuracies a verdict is reached on: after the last epoch, and at the epoch a noisy
@@ -205,17 +205,11 @@ pub fn areas_under_curves(runs: &[RunRow]) -> Vec<AucRow> {
     let mut rows = Vec::new();
     for model in models {
         let of_model: Vec<&RunRow> = runs.iter().filter(|r| r.noise_model == model).collect();
-        let sorted_unique = |values: Vec<f64>| {
-            let mut values = values;
-            values.sort_by(f64::total_cmp);
-            values.dedup();
-            values
-        };
-        let rates = sorted_unique(of_model.iter().map(|r| r.noise_rate).collect());
+        let rates = sorted_unique(of_model.iter().map(|r| r.noise_rate));
         if rates.len() < 2 {
             continue;
         }
-        let epsilons = sorted_unique(of_model.iter().map(|r| r.epsilon).collect());
+        let epsilons = sorted_unique(of_model.iter().map(|r| r.epsilon));
         let mut seeds: Vec<u64> = of_model.iter().map(|r| r.seed).collect();
         seeds.sort_unstable();
         seeds.dedup();

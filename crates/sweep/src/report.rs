@@ -74,9 +74,7 @@ fn write_and_reread<R: CsvRow + serde::de::DeserializeOwned>(
     name: &str,
     rows: &[R],
 ) -> Result<Vec<R>> {
-    let mut bytes = Vec::new();
-    write_csv(&mut bytes, rows).with_context(|| format!("formatting {name}"))?;
-    write_atomic(&dir.join(name), &bytes)?;
+    let bytes = write_table(dir, name, rows)?;
     Ok(read_csv(bytes.as_slice(), name)?)
 }
 
@@ -128,14 +126,17 @@ impl Aggregates {
         write_table(dir, "summary.csv", &self.summary)?;
         write_table(dir, "paired.csv", &self.paired)?;
         write_table(dir, "best_epsilon.csv", &self.best)?;
-        write_table(dir, "auc.csv", &self.areas)
+        write_table(dir, "auc.csv", &self.areas)?;
+        Ok(())
     }
 }
 
-fn write_table<R: CsvRow>(dir: &Path, name: &str, rows: &[R]) -> Result<()> {
+/// Writes `rows` as the CSV file `name` in `dir` (atomically) and returns the bytes written.
+fn write_table<R: CsvRow>(dir: &Path, name: &str, rows: &[R]) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     write_csv(&mut bytes, rows).with_context(|| format!("formatting {name}"))?;
-    write_atomic(&dir.join(name), &bytes)
+    write_atomic(&dir.join(name), &bytes)?;
+    Ok(bytes)
 }
 
 /// The report context a sweep stored in the folder's `manifest.json`; without one (or with an

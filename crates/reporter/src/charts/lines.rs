@@ -8,6 +8,7 @@ use super::{
     titled,
 };
 use crate::ReportError;
+use crate::stats::sorted_unique;
 use crate::summary::SummaryRow;
 
 /// Size of one panel in pixels.
@@ -100,9 +101,7 @@ pub fn auto_y_range<'a>(series: impl IntoIterator<Item = &'a ChartSeries>) -> (f
 /// One series per ε of `summary` for the summary metric `metric` against the noise rate: the mean
 /// over seeds with its 95% interval, hard targets marked, ε > 0 coloured by rank.
 pub fn metric_vs_noise_series(summary: &[SummaryRow], metric: &str) -> Vec<ChartSeries> {
-    let mut epsilons: Vec<f64> = summary.iter().map(|row| row.epsilon).collect();
-    epsilons.sort_by(f64::total_cmp);
-    epsilons.dedup();
+    let epsilons = sorted_unique(summary.iter().map(|row| row.epsilon));
     epsilons
         .iter()
         .map(|&epsilon| {

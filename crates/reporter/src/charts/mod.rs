@@ -154,10 +154,10 @@ pub fn epsilon_colour(hard: bool, colour_index: usize) -> RGBColor {
 /// (0 for the smallest), so that the same ε set gives the same colours in every chart. Hard targets
 /// (ε = 0) get 0, which [`epsilon_colour`] ignores for them.
 pub fn epsilon_rank(epsilons: &[f64], epsilon: f64) -> usize {
-    let mut positive: Vec<f64> = epsilons.iter().copied().filter(|&e| e > 0.0).collect();
-    positive.sort_by(f64::total_cmp);
-    positive.dedup();
-    positive.iter().position(|&e| e == epsilon).unwrap_or(0)
+    crate::stats::sorted_unique(epsilons.iter().copied().filter(|&e| e > 0.0))
+        .iter()
+        .position(|&e| e == epsilon)
+        .unwrap_or(0)
 }
 
 /// The legend text of `epsilon`: `ε = 0 (hard targets)` or `ε = 0.1`.
