@@ -235,6 +235,44 @@ fn draw_note<DB: DrawingBackend>(
         .map_err(chart_error)
 }
 
+/// The pixel size of a grid chart: `n_panels` panels of `panel` pixels in rows of `columns`
+/// (see [`grid_shape`]) under the title and the legend strip, at least `min_width` wide.
+fn grid_chart_size(
+    n_panels: usize,
+    columns: usize,
+    panel: (u32, u32),
+    min_width: u32,
+) -> (u32, u32) {
+    let (rows, columns) = grid_shape(n_panels, columns);
+    (
+        (panel.0 * columns as u32).max(min_width),
+        TITLE_HEIGHT + LEGEND_HEIGHT + panel.1 * rows as u32,
+    )
+}
+
+/// Draws a grid chart: the title, one legend strip for all panels, then each panel in its cell
+/// by `draw_panel`; a chart without panels shows "no data".
+fn draw_grid_chart<DB: DrawingBackend, P>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    legend: &[(Swatch, &str)],
+    panels: &[P],
+    columns: usize,
+    draw_panel: impl Fn(&DrawingArea<DB, Shift>, &P) -> Result<(), ReportError>,
+) -> Result<(), ReportError> {
+    let body = titled(root, title)?;
+    if panels.is_empty() {
+        return draw_note(&body, "no data");
+    }
+    let (legend_area, grid) = body.split_vertically(LEGEND_HEIGHT);
+    legend_strip(&legend_area, legend)?;
+    let shape = grid_shape(panels.len(), columns);
+    for (panel, area) in panels.iter().zip(grid.split_evenly(shape)) {
+        draw_panel(&area, panel)?;
+    }
+    Ok(())
+}
+
 /// Rows and columns of a grid of `panels` panels with at most `columns` columns; never fewer
 /// than one of each, and no more columns than panels so that a lone panel is not squeezed.
 fn grid_shape(panels: usize, columns: usize) -> (usize, usize) {

@@ -6,8 +6,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::{
-    FAMILY, LEGEND_HEIGHT, Swatch, chart_error, draw_note, epsilon_colour, grid_shape,
-    legend_strip, short_number, text_style, titled,
+    FAMILY, Swatch, chart_error, draw_grid_chart, draw_note, epsilon_colour, grid_chart_size,
+    short_number, text_style,
 };
 use crate::ReportError;
 
@@ -76,34 +76,27 @@ fn class_colour(class: usize) -> RGBColor {
 
 impl ProjectionChart {
     pub(super) fn size(&self) -> (u32, u32) {
-        let (rows, columns) = grid_shape(self.panels.len(), self.columns);
-        (
-            (PANEL_SIZE.0 * columns as u32).max(MIN_WIDTH),
-            super::TITLE_HEIGHT + LEGEND_HEIGHT + PANEL_SIZE.1 * rows as u32,
-        )
+        grid_chart_size(self.panels.len(), self.columns, PANEL_SIZE, MIN_WIDTH)
     }
 
     pub(super) fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
     ) -> Result<(), ReportError> {
-        let body = titled(root, &self.title)?;
-        if self.panels.is_empty() {
-            return draw_note(&body, "no data");
-        }
-        let (legend, grid) = body.split_vertically(LEGEND_HEIGHT);
         let entries: Vec<(Swatch, &str)> = self
             .class_names
             .iter()
             .enumerate()
             .map(|(class, name)| (Swatch::Dot(class_colour(class)), name.as_str()))
             .collect();
-        legend_strip(&legend, &entries)?;
-        let shape = grid_shape(self.panels.len(), self.columns);
-        for (panel, area) in self.panels.iter().zip(grid.split_evenly(shape)) {
-            draw_panel(&area, panel)?;
-        }
-        Ok(())
+        draw_grid_chart(
+            root,
+            &self.title,
+            &entries,
+            &self.panels,
+            self.columns,
+            draw_panel,
+        )
     }
 }
 

@@ -6,8 +6,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::{
-    FAMILY, LEGEND_HEIGHT, Swatch, chart_error, draw_note, epsilon_colour, grid_shape, hatch,
-    legend_strip, short_number, text_style, titled,
+    FAMILY, Swatch, chart_error, draw_grid_chart, draw_note, epsilon_colour, grid_chart_size,
+    hatch, short_number, text_style,
 };
 use crate::ReportError;
 
@@ -64,24 +64,16 @@ pub struct ReliabilityChart {
 
 impl ReliabilityChart {
     pub(super) fn size(&self) -> (u32, u32) {
-        let (rows, columns) = grid_shape(self.panels.len(), self.columns);
-        (
-            (PANEL_SIZE.0 * columns as u32).max(MIN_WIDTH),
-            super::TITLE_HEIGHT + LEGEND_HEIGHT + PANEL_SIZE.1 * rows as u32,
-        )
+        grid_chart_size(self.panels.len(), self.columns, PANEL_SIZE, MIN_WIDTH)
     }
 
     pub(super) fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
     ) -> Result<(), ReportError> {
-        let body = titled(root, &self.title)?;
-        if self.panels.is_empty() {
-            return draw_note(&body, "no data");
-        }
-        let (legend, grid) = body.split_vertically(LEGEND_HEIGHT);
-        legend_strip(
-            &legend,
+        draw_grid_chart(
+            root,
+            &self.title,
             &[
                 (
                     Swatch::Filled(DIAGONAL_GREY, BAR_OPACITY),
@@ -90,12 +82,10 @@ impl ReliabilityChart {
                 (Swatch::Hatched(GAP_RED), "gap to mean confidence"),
                 (Swatch::Dashed(DIAGONAL_GREY), "perfect calibration"),
             ],
-        )?;
-        let shape = grid_shape(self.panels.len(), self.columns);
-        for (panel, area) in self.panels.iter().zip(grid.split_evenly(shape)) {
-            draw_panel(&area, panel)?;
-        }
-        Ok(())
+            &self.panels,
+            self.columns,
+            draw_panel,
+        )
     }
 }
 
