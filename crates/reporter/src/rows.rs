@@ -4,6 +4,35 @@ use serde::{Deserialize, Serialize};
 
 use crate::csv_out::{CsvRow, format_float, format_optional};
 
+/// The columns that identify a run, first in every per-run table.
+const RUN_KEY_COLUMNS: [&str; 5] = ["run_id", "noise_model", "noise_rate", "seed", "epsilon"];
+
+/// [`RUN_KEY_COLUMNS`] followed by `columns`.
+fn with_run_key_columns(columns: &[&str]) -> Vec<String> {
+    RUN_KEY_COLUMNS
+        .iter()
+        .chain(columns)
+        .map(|c| c.to_string())
+        .collect()
+}
+
+/// The cells of [`RUN_KEY_COLUMNS`] for one run.
+fn run_key_cells(
+    run_id: &str,
+    noise_model: &str,
+    noise_rate: f64,
+    seed: u64,
+    epsilon: f64,
+) -> Vec<String> {
+    vec![
+        run_id.to_string(),
+        noise_model.to_string(),
+        format_float(noise_rate),
+        seed.to_string(),
+        format_float(epsilon),
+    ]
+}
+
 /// How a run ended, as written in the `status` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -75,12 +104,7 @@ pub struct RunRow {
 
 impl CsvRow for RunRow {
     fn header() -> Vec<String> {
-        [
-            "run_id",
-            "noise_model",
-            "noise_rate",
-            "seed",
-            "epsilon",
+        with_run_key_columns(&[
             "status",
             "epochs_completed",
             "realised_noise_rate",
@@ -95,18 +119,18 @@ impl CsvRow for RunRow {
             "train_accuracy_clean",
             "memorised_share",
             "message",
-        ]
-        .map(String::from)
-        .to_vec()
+        ])
     }
 
     fn record(&self) -> Vec<String> {
-        vec![
-            self.run_id.clone(),
-            self.noise_model.clone(),
-            format_float(self.noise_rate),
-            self.seed.to_string(),
-            format_float(self.epsilon),
+        let mut record = run_key_cells(
+            &self.run_id,
+            &self.noise_model,
+            self.noise_rate,
+            self.seed,
+            self.epsilon,
+        );
+        record.extend([
             self.status.as_str().into(),
             self.epochs_completed.to_string(),
             format_float(self.realised_noise_rate),
@@ -123,7 +147,8 @@ impl CsvRow for RunRow {
             format_optional(self.train_accuracy_clean),
             format_optional(self.memorised_share),
             self.message.clone().unwrap_or_default(),
-        ]
+        ]);
+        record
     }
 }
 
@@ -166,12 +191,7 @@ pub struct EpochRow {
 
 impl CsvRow for EpochRow {
     fn header() -> Vec<String> {
-        [
-            "run_id",
-            "noise_model",
-            "noise_rate",
-            "seed",
-            "epsilon",
+        with_run_key_columns(&[
             "epoch",
             "learning_rate",
             "train_loss",
@@ -183,18 +203,18 @@ impl CsvRow for EpochRow {
             "test_accuracy",
             "test_nll",
             "test_ece",
-        ]
-        .map(String::from)
-        .to_vec()
+        ])
     }
 
     fn record(&self) -> Vec<String> {
-        vec![
-            self.run_id.clone(),
-            self.noise_model.clone(),
-            format_float(self.noise_rate),
-            self.seed.to_string(),
-            format_float(self.epsilon),
+        let mut record = run_key_cells(
+            &self.run_id,
+            &self.noise_model,
+            self.noise_rate,
+            self.seed,
+            self.epsilon,
+        );
+        record.extend([
             self.epoch.to_string(),
             format_float(self.learning_rate),
             format_float(self.train_loss),
@@ -206,7 +226,8 @@ impl CsvRow for EpochRow {
             format_float(self.test_accuracy),
             format_float(self.test_nll),
             format_float(self.test_ece),
-        ]
+        ]);
+        record
     }
 }
 
@@ -240,37 +261,33 @@ pub struct CalibrationRow {
 
 impl CsvRow for CalibrationRow {
     fn header() -> Vec<String> {
-        [
-            "run_id",
-            "noise_model",
-            "noise_rate",
-            "seed",
-            "epsilon",
+        with_run_key_columns(&[
             "bin",
             "confidence_low",
             "confidence_high",
             "count",
             "mean_confidence",
             "accuracy",
-        ]
-        .map(String::from)
-        .to_vec()
+        ])
     }
 
     fn record(&self) -> Vec<String> {
-        vec![
-            self.run_id.clone(),
-            self.noise_model.clone(),
-            format_float(self.noise_rate),
-            self.seed.to_string(),
-            format_float(self.epsilon),
+        let mut record = run_key_cells(
+            &self.run_id,
+            &self.noise_model,
+            self.noise_rate,
+            self.seed,
+            self.epsilon,
+        );
+        record.extend([
             self.bin.to_string(),
             format_float(self.confidence_low),
             format_float(self.confidence_high),
             self.count.to_string(),
             format_optional(self.mean_confidence),
             format_optional(self.accuracy),
-        ]
+        ]);
+        record
     }
 }
 
@@ -303,34 +320,24 @@ pub struct ProjectionRow {
 
 impl CsvRow for ProjectionRow {
     fn header() -> Vec<String> {
-        [
-            "run_id",
-            "noise_model",
-            "noise_rate",
-            "seed",
-            "epsilon",
-            "test_index",
-            "class",
-            "class_name",
-            "x",
-            "y",
-        ]
-        .map(String::from)
-        .to_vec()
+        with_run_key_columns(&["test_index", "class", "class_name", "x", "y"])
     }
 
     fn record(&self) -> Vec<String> {
-        vec![
-            self.run_id.clone(),
-            self.noise_model.clone(),
-            format_float(self.noise_rate),
-            self.seed.to_string(),
-            format_float(self.epsilon),
+        let mut record = run_key_cells(
+            &self.run_id,
+            &self.noise_model,
+            self.noise_rate,
+            self.seed,
+            self.epsilon,
+        );
+        record.extend([
             self.test_index.to_string(),
             self.class.to_string(),
             self.class_name.clone(),
             format_float(self.x),
             format_float(self.y),
-        ]
+        ]);
+        record
     }
 }
