@@ -5,9 +5,13 @@
 //! This is the only crate that knows candle. Inputs are `data::Dataset`s plus noisy label slices;
 //! outputs are plain numbers ([`RunOutcome`]).
 
+mod conv;
+mod dense;
+mod kernels;
 mod loss;
 mod metrics;
 mod model;
+mod network;
 mod optim;
 mod probe;
 mod train;
@@ -18,7 +22,7 @@ pub use metrics::{
     expected_calibration_error,
 };
 pub use model::{Cnn, Mlp, Model, ModelKind};
-pub use optim::{OptimizerParams, Schedule, SgdMomentum};
+pub use optim::{AdamW, OptimizerParams, Parameter, Schedule, SgdMomentum};
 pub use probe::{PROJECTION_MAX_PER_CLASS, ProjectedPoint, template_plane_coordinates};
 pub use train::{
     EpochMetrics, RunOutcome, RunStatus, TrainData, TrainError, TrainParams, TrainSeeds, train,

@@ -1,6 +1,8 @@
 //! Models (logistic regression, MLP, a small CNN) with weights drawn from a seeded stream.
 
 use candle_core::{Device, Result, Tensor, Var};
+
+use crate::optim::Parameter;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -23,8 +25,8 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
-    /// Layer widths of the fully connected models, from input to output.
-    fn widths(&self, n_features: usize, n_classes: usize) -> Vec<usize> {
+    /// Layer widths of the fully connected models, from input to output (the CNN: just the two).
+    pub(crate) fn dense_widths(&self, n_features: usize, n_classes: usize) -> Vec<usize> {
         let mut widths = vec![n_features];
         if let ModelKind::Mlp { hidden } = self {
             widths.extend_from_slice(hidden);
@@ -104,6 +106,23 @@ fn uniform(rng: &mut ChaCha8Rng, n: usize, bound: f32) -> Vec<f32> {
     (0..n).map(|_| rng.random_range(-bound..bound)).collect()
 }
 
+/// The initial `(weight [in, out] row-major, bias [out])` of each layer of a fully connected model
+/// with `widths`: every value from `U(−1/√fan_in, 1/√fan_in)` (PyTorch's `nn.Linear` default),
+/// drawn by a ChaCha8 generator seeded by `seed`, layer by layer, the weight matrix row-major then
+/// the bias.
+pub(crate) fn dense_initial_weights(widths: &[usize], seed: u64) -> Vec<(Vec<f32>, Vec<f32>)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    widths
+        .windows(2)
+        .map(|pair| {
+            let (fan_in, fan_out) = (pair[0], pair[1]);
+            let bound = 1.0 / (fan_in as f32).sqrt();
+            let weight = uniform(&mut rng, fan_in * fan_out, bound);
+            (weight, uniform(&mut rng, fan_out, bound))
+        })
+        .collect()
+}
+
 /// A stack of linear layers, ReLU between them, no activation on the logits.
 #[derive(Debug)]
 pub struct Mlp {
@@ -116,19 +135,15 @@ impl Mlp {
     /// weight and bias from `U(−1/√fan_in, 1/√fan_in)` (PyTorch's `nn.Linear` default) with a
     /// ChaCha8 generator seeded by `seed`: layer by layer, the weight matrix row-major then the bias.
     /// candle's own initialisers cannot be seeded, so they are not used.
+    ///
+    /// Training uses the same model with hand-derived gradients on plain buffers; this candle
+    /// version, trained by autograd, is its reference.
     pub fn new(kind: &ModelKind, n_features: usize, n_classes: usize, seed: u64) -> Result<Mlp> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let widths = kind.widths(n_features, n_classes);
+        let widths = kind.dense_widths(n_features, n_classes);
         let mut layers = Vec::with_capacity(widths.len() - 1);
-        for pair in widths.windows(2) {
-            let (fan_in, fan_out) = (pair[0], pair[1]);
-            let bound = 1.0 / (fan_in as f32).sqrt();
-            let weight = Tensor::from_vec(
-                uniform(&mut rng, fan_in * fan_out, bound),
-                (fan_in, fan_out),
-                &Device::Cpu,
-            )?;
-            let bias = Tensor::from_vec(uniform(&mut rng, fan_out, bound), fan_out, &Device::Cpu)?;
+        for (pair, (weight, bias)) in widths.windows(2).zip(dense_initial_weights(&widths, seed)) {
+            let weight = Tensor::from_vec(weight, (pair[0], pair[1]), &Device::Cpu)?;
+            let bias = Tensor::from_vec(bias, pair[1], &Device::Cpu)?;
             layers.push((Var::from_tensor(&weight)?, Var::from_tensor(&bias)?));
         }
         Ok(Mlp { layers })
@@ -163,7 +178,8 @@ impl Mlp {
     }
 }
 
-/// Two conv–ReLU–pool blocks and a linear head, for CHW image rows.
+/// Two conv–ReLU–pool blocks and a linear head, for CHW image rows. The convolutions are
+/// [`crate::conv`]'s, whose backward pass is as fast as its forward.
 #[derive(Debug)]
 pub struct Cnn {
     /// `[channels, height, width]` of the input images.
@@ -231,11 +247,12 @@ impl Cnn {
         let batch = inputs.dim(0)?;
         let mut activations = inputs.reshape((batch, channels, height, width))?;
         for (kernel, bias) in &self.convs {
-            activations = activations
-                .conv2d(kernel.as_tensor(), 1, 1, 1, 1)?
-                .broadcast_add(bias.as_tensor())?
-                .relu()?
-                .max_pool2d(2)?;
+            activations = crate::conv::relu_max_pool2(&crate::conv::conv2d(
+                &activations,
+                kernel.as_tensor(),
+                bias.as_tensor(),
+                1,
+            )?)?;
         }
         let (weight, bias) = &self.head;
         activations
@@ -252,6 +269,99 @@ impl Cnn {
             .chain(std::iter::once(&self.head))
             .flat_map(|(weight, bias)| [weight.clone(), bias.clone()])
             .collect()
+    }
+}
+
+/// The CNN trained through candle's autograd, its parameters mirrored in plain buffers that the
+/// optimiser updates in place. Each step's gradients are copied out of candle's gradient store,
+/// which is then dropped with the step's graph: nothing kept across steps holds a graph.
+#[derive(Debug)]
+pub(crate) struct ConvNet {
+    cnn: Cnn,
+    vars: Vec<Var>,
+    parameters: Vec<Parameter>,
+}
+
+impl ConvNet {
+    pub(crate) fn new(cnn: Cnn) -> Result<ConvNet> {
+        let vars = cnn.vars();
+        let parameters = vars
+            .iter()
+            .map(|var| Ok(Parameter::new(var.as_tensor().flatten_all()?.to_vec1()?)))
+            .collect::<Result<_>>()?;
+        Ok(ConvNet {
+            cnn,
+            vars,
+            parameters,
+        })
+    }
+
+    pub(crate) fn parameters_mut(&mut self) -> &mut [Parameter] {
+        &mut self.parameters
+    }
+
+    /// Floats held per input image by a forward pass, roughly: each block's unfolded input, its
+    /// convolution, bias and ReLU outputs and its pooled output, and the logits.
+    pub(crate) fn floats_per_row(&self) -> usize {
+        let [channels, height, width] = self.cnn.shape;
+        let [c1, c2] = [self.cnn.convs[0].0.dim(0), self.cnn.convs[1].0.dim(0)];
+        let (c1, c2) = (c1.unwrap_or(1), c2.unwrap_or(1));
+        let (pixels, pooled) = (height * width, (height / 2) * (width / 2));
+        let block = |input: usize, output: usize, pixels: usize| {
+            input * 9 * pixels + 3 * output * pixels + output * pixels / 4
+        };
+        block(channels, c1, pixels) + block(c1, c2, pooled) + self.cnn.head.0.dim(1).unwrap_or(1)
+    }
+
+    /// One training step's forward and backward pass on `labels.len()` rows of `inputs`: leaves
+    /// the gradients in the parameters and returns the mean loss.
+    pub(crate) fn loss_and_gradients(
+        &mut self,
+        inputs: &[f32],
+        labels: &[u32],
+        epsilon: f64,
+    ) -> Result<f64> {
+        let rows = labels.len();
+        let x = Tensor::from_slice(inputs, (rows, inputs.len() / rows.max(1)), &Device::Cpu)?;
+        let y = Tensor::from_slice(labels, rows, &Device::Cpu)?;
+        let loss = crate::loss::label_smoothed_cross_entropy(&self.cnn.forward(&x)?, &y, epsilon)?;
+        let value = f64::from(loss.to_scalar::<f32>()?);
+        let grads = loss.backward()?;
+        for (var, parameter) in self.vars.iter().zip(&mut self.parameters) {
+            match grads.get(var) {
+                Some(grad) => {
+                    let grad = grad.flatten_all()?;
+                    parameter.grad.copy_from_slice(&grad.to_vec1::<f32>()?);
+                }
+                None => parameter.grad.fill(0.0),
+            }
+        }
+        Ok(value)
+    }
+
+    /// Copies the updated parameters into the model's variables.
+    pub(crate) fn load_parameters(&self) -> Result<()> {
+        for (var, parameter) in self.vars.iter().zip(&self.parameters) {
+            var.set(&Tensor::from_slice(
+                &parameter.value,
+                var.shape(),
+                &Device::Cpu,
+            )?)?;
+        }
+        Ok(())
+    }
+
+    /// Log-softmax of the logits of `rows` rows of `inputs`, appended to `out` row-major.
+    pub(crate) fn log_probs_into(
+        &self,
+        inputs: &[f32],
+        rows: usize,
+        out: &mut Vec<f32>,
+    ) -> Result<()> {
+        let x = Tensor::from_slice(inputs, (rows, inputs.len() / rows.max(1)), &Device::Cpu)?;
+        let log_probs = candle_nn::ops::log_softmax(&self.cnn.forward(&x)?, 1)?;
+        out.extend(log_probs.flatten_all()?.to_vec1::<f32>()?);
+        Ok(())
     }
 }
 

@@ -1,19 +1,15 @@
 //! The training loop of one run, and what it reports.
 
-use candle_core::{DType, Device, Tensor};
 use data::Dataset;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use crate::loss::label_smoothed_cross_entropy;
 use crate::metrics::{CalibrationBin, evaluate_log_probs, ratio};
-use crate::model::{Model, ModelKind};
+use crate::model::ModelKind;
+use crate::network::Network;
 use crate::optim::{OptimizerParams, Schedule};
 use crate::probe::{PROJECTION_MAX_PER_CLASS, ProjectedPoint, template_plane_coordinates};
-
-/// Rows evaluated per forward pass, so evaluation memory stays bounded on large splits.
-const EVAL_CHUNK_ROWS: usize = 8192;
 
 /// Everything that decides how one run trains, except its data and seeds.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,23 +135,18 @@ pub fn train(
     seeds: TrainSeeds,
 ) -> Result<RunOutcome, TrainError> {
     check_inputs(data, params)?;
-    let device = Device::Cpu;
     let train = data.train;
-    let n_classes = train.n_classes;
-    let train_x = features_tensor(train, &device)?;
+    let (n_classes, n_features) = (train.n_classes, train.n_features);
     let noisy_labels: Vec<u32> = data.train_noisy.iter().map(|&l| l as u32).collect();
-    let train_y = Tensor::from_vec(noisy_labels, train.n_samples(), &device)?;
-    let validation_x = features_tensor(data.validation, &device)?;
-    let test_x = features_tensor(data.test, &device)?;
 
-    let model = Model::new(
+    let mut network = Network::new(
         &params.model,
-        train.n_features,
+        n_features,
         n_classes,
         train.image_shape,
         seeds.init,
     )?;
-    let mut optimizer = params.optimizer.build(model.vars())?;
+    let mut optimizer = params.optimizer.build();
     let mut order_rng = ChaCha8Rng::seed_from_u64(seeds.order);
     let mut order: Vec<u32> = (0..train.n_samples() as u32).collect();
     let steps_per_epoch = train.n_samples().div_ceil(params.batch_size);
@@ -163,6 +154,9 @@ pub fn train(
     let flipped: Vec<usize> = (0..train.n_samples())
         .filter(|&i| data.train_noisy[i] != train.labels[i])
         .collect();
+    // The minibatch's rows and labels, gathered into buffers reused by every step.
+    let mut batch_inputs: Vec<f32> = Vec::with_capacity(params.batch_size * n_features);
+    let mut batch_labels: Vec<u32> = Vec::with_capacity(params.batch_size);
 
     let mut epochs = Vec::with_capacity(params.epochs);
     let mut test_calibration = Vec::new();
@@ -182,14 +176,14 @@ pub fn train(
                 step,
                 total_steps,
             ));
-            let indices = Tensor::from_slice(batch, batch.len(), &device)?;
-            let logits = model.forward(&train_x.index_select(&indices, 0)?)?;
-            let loss = label_smoothed_cross_entropy(
-                &logits,
-                &train_y.index_select(&indices, 0)?,
-                params.label_smoothing,
-            )?;
-            let loss_value = loss.to_scalar::<f32>()?;
+            batch_inputs.clear();
+            batch_labels.clear();
+            for &row in batch {
+                batch_inputs.extend_from_slice(train.row(row as usize));
+                batch_labels.push(noisy_labels[row as usize]);
+            }
+            let loss_value =
+                network.loss_and_gradients(&batch_inputs, &batch_labels, params.label_smoothing)?;
             if !loss_value.is_finite() {
                 return Ok(RunOutcome {
                     status: RunStatus::Diverged { epoch },
@@ -198,12 +192,15 @@ pub fn train(
                     projection: None,
                 });
             }
-            loss_sum += f64::from(loss_value);
-            optimizer.step(&loss.backward()?)?;
+            loss_sum += loss_value;
+            network.update(&mut optimizer)?;
         }
 
-        let train_eval =
-            evaluate_log_probs(&log_probs(&model, &train_x)?, n_classes, data.train_noisy);
+        let train_eval = evaluate_log_probs(
+            &network.log_probs(&train.features, n_features)?,
+            n_classes,
+            data.train_noisy,
+        );
         let predictions = &train_eval.predictions;
         let n_clean_correct = (0..train.n_samples())
             .filter(|&i| predictions[i] == train.labels[i])
@@ -217,12 +214,17 @@ pub fn train(
             .filter(|&&i| predictions[i] == train.labels[i])
             .count();
         let share = |count: usize| (!flipped.is_empty()).then(|| ratio(count, flipped.len()));
-        let validation_accuracy = (data.validation.n_samples() > 0).then(|| {
-            log_probs(&model, &validation_x)
-                .map(|lp| evaluate_log_probs(&lp, n_classes, data.validation_noisy).accuracy)
-        });
-        let test_eval =
-            evaluate_log_probs(&log_probs(&model, &test_x)?, n_classes, &data.test.labels);
+        let validation_accuracy = if data.validation.n_samples() > 0 {
+            let log_probs = network.log_probs(&data.validation.features, n_features)?;
+            Some(evaluate_log_probs(&log_probs, n_classes, data.validation_noisy).accuracy)
+        } else {
+            None
+        };
+        let test_eval = evaluate_log_probs(
+            &network.log_probs(&data.test.features, n_features)?,
+            n_classes,
+            &data.test.labels,
+        );
         test_calibration = test_eval.calibration;
         epochs.push(EpochMetrics {
             epoch,
@@ -232,14 +234,14 @@ pub fn train(
             train_accuracy_clean: ratio(n_clean_correct, train.n_samples()),
             memorised_share: share(n_memorised),
             corrected_share: share(n_corrected),
-            validation_accuracy: validation_accuracy.transpose()?,
+            validation_accuracy,
             test_accuracy: test_eval.accuracy,
             test_nll: test_eval.nll,
             test_ece: test_eval.ece,
         });
     }
     let projection = match params.project_classes {
-        Some(classes) => project(&model, data.test, classes)?,
+        Some(classes) => project(&mut network, data.test, classes),
         None => None,
     };
     Ok(RunOutcome {
@@ -253,10 +255,10 @@ pub fn train(
 /// Projects up to [`PROJECTION_MAX_PER_CLASS`] test samples of each of `classes` onto the plane
 /// of those classes' templates; `None` when the model has no penultimate layer.
 fn project(
-    model: &Model,
+    network: &mut Network,
     test: &Dataset,
     classes: [usize; 3],
-) -> Result<Option<Vec<ProjectedPoint>>, TrainError> {
+) -> Option<Vec<ProjectedPoint>> {
     let mut taken = [0usize; 3];
     let rows: Vec<usize> = (0..test.n_samples())
         .filter(
@@ -270,23 +272,19 @@ fn project(
         )
         .collect();
     if rows.is_empty() {
-        return Ok(Some(Vec::new()));
+        return Some(Vec::new());
     }
-    let indices: Vec<u32> = rows.iter().map(|&i| i as u32).collect();
-    let inputs = features_tensor(test, &Device::Cpu)?
-        .index_select(&Tensor::from_vec(indices, rows.len(), &Device::Cpu)?, 0)?;
-    let Some((activations, templates)) = model.penultimate(&inputs)? else {
-        return Ok(None);
-    };
-    let width = activations.dim(1)?;
-    let activations: Vec<f32> = activations.flatten_all()?.to_vec1()?;
-    let templates: Vec<Vec<f32>> = templates.to_vec2()?;
+    let inputs: Vec<f32> = rows
+        .iter()
+        .flat_map(|&i| test.row(i).iter().copied())
+        .collect();
+    let (activations, width, templates) = network.penultimate(&inputs, rows.len())?;
     let coordinates = template_plane_coordinates(
         &activations,
         width,
         classes.map(|c| templates[c].as_slice()),
     );
-    Ok(Some(
+    Some(
         rows.iter()
             .zip(coordinates)
             .map(|(&test_index, [x, y])| ProjectedPoint {
@@ -296,7 +294,7 @@ fn project(
                 y,
             })
             .collect(),
-    ))
+    )
 }
 
 fn check_inputs(data: &TrainData<'_>, params: &TrainParams) -> Result<(), TrainError> {
@@ -342,25 +340,4 @@ fn check_inputs(data: &TrainData<'_>, params: &TrainParams) -> Result<(), TrainE
         return invalid(format!("a noisy label is outside the {n_classes} classes"));
     }
     Ok(())
-}
-
-fn features_tensor(data: &Dataset, device: &Device) -> candle_core::Result<Tensor> {
-    Tensor::from_slice(&data.features, (data.n_samples(), data.n_features), device)
-}
-
-/// Log-softmax of the model's logits for every row of `inputs`, row-major, in chunks.
-fn log_probs(model: &Model, inputs: &Tensor) -> candle_core::Result<Vec<f32>> {
-    let n_rows = inputs.dim(0)?;
-    let mut out = Vec::new();
-    for start in (0..n_rows).step_by(EVAL_CHUNK_ROWS) {
-        let rows = inputs.narrow(0, start, EVAL_CHUNK_ROWS.min(n_rows - start))?;
-        let log_probs = candle_nn::ops::log_softmax(&model.forward(&rows)?, 1)?;
-        out.extend(
-            log_probs
-                .to_dtype(DType::F32)?
-                .flatten_all()?
-                .to_vec1::<f32>()?,
-        );
-    }
-    Ok(out)
 }

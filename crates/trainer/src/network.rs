@@ -1,0 +1,124 @@
+//! The model being trained, whichever way its gradients are computed, behind one interface for
+//! the training loop: a step's loss and gradients, the optimiser's update, chunked evaluation.
+
+use candle_core::Result;
+
+use crate::dense::DenseNet;
+use crate::kernels::Threads;
+use crate::model::{Cnn, ConvNet, ModelKind};
+use crate::optim::AnyOptimizer;
+
+/// Bytes of activations one evaluation chunk may hold; the rows per chunk follow from the model's
+/// activations per row, so memory stays bounded whatever the split's size or the model's width.
+const EVAL_CHUNK_BYTES: usize = 64 << 20;
+
+/// A model in training.
+#[derive(Debug)]
+pub(crate) enum Network {
+    /// Logistic regression and the MLP: hand-derived gradients on plain buffers.
+    Dense(DenseNet),
+    /// The CNN: candle's autograd.
+    Conv(ConvNet),
+}
+
+impl Network {
+    /// The model of `kind`, its weights seeded by `seed` (see [`crate::Model::new`]).
+    pub(crate) fn new(
+        kind: &ModelKind,
+        n_features: usize,
+        n_classes: usize,
+        image_shape: Option<[usize; 3]>,
+        seed: u64,
+    ) -> Result<Network> {
+        let threads = Threads::from_environment();
+        match kind {
+            ModelKind::Cnn { channels } => {
+                let Some(shape) = image_shape else {
+                    candle_core::bail!("a CNN needs image data; this data set has no image shape")
+                };
+                let cnn = Cnn::new(shape, *channels, n_classes, seed)?;
+                Ok(Network::Conv(ConvNet::new(cnn)?))
+            }
+            _ => Ok(Network::Dense(DenseNet::new(
+                kind, n_features, n_classes, seed, threads,
+            ))),
+        }
+    }
+
+    /// Forward and backward pass of one minibatch (`labels.len()` rows of `inputs`): leaves the
+    /// gradients in the parameters and returns the mean loss.
+    pub(crate) fn loss_and_gradients(
+        &mut self,
+        inputs: &[f32],
+        labels: &[u32],
+        epsilon: f64,
+    ) -> Result<f64> {
+        match self {
+            Network::Dense(net) => Ok(net.loss_and_gradients(inputs, labels, epsilon)),
+            Network::Conv(net) => net.loss_and_gradients(inputs, labels, epsilon),
+        }
+    }
+
+    /// Applies the optimiser to the gradients of the last step, in place.
+    pub(crate) fn update(&mut self, optimizer: &mut AnyOptimizer) -> Result<()> {
+        match self {
+            Network::Dense(net) => {
+                optimizer.step(net.parameters_mut());
+                Ok(())
+            }
+            Network::Conv(net) => {
+                optimizer.step(net.parameters_mut());
+                net.load_parameters()
+            }
+        }
+    }
+
+    /// Rows evaluated at once.
+    fn chunk_rows(&self) -> usize {
+        let floats = match self {
+            Network::Dense(net) => net.floats_per_row(),
+            Network::Conv(net) => net.floats_per_row(),
+        };
+        (EVAL_CHUNK_BYTES / (4 * floats.max(1))).max(1)
+    }
+
+    /// Log-softmax of the logits of every row of `features` (`n_features` values a row),
+    /// row-major, computed in chunks of [`EVAL_CHUNK_BYTES`] of activations.
+    pub(crate) fn log_probs(&mut self, features: &[f32], n_features: usize) -> Result<Vec<f32>> {
+        let chunk_rows = self.chunk_rows();
+        let mut out = Vec::new();
+        for chunk in features.chunks(chunk_rows * n_features) {
+            let rows = chunk.len() / n_features;
+            match self {
+                Network::Dense(net) => {
+                    let logits = net.forward(chunk, rows);
+                    let n_classes = logits.len() / rows;
+                    for row in logits.chunks_exact(n_classes) {
+                        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                        let log_sum = max + row.iter().map(|&z| (z - max).exp()).sum::<f32>().ln();
+                        out.extend(row.iter().map(|&z| z - log_sum));
+                    }
+                }
+                Network::Conv(net) => net.log_probs_into(chunk, rows, &mut out)?,
+            }
+        }
+        Ok(out)
+    }
+
+    /// For an MLP with a hidden layer: the penultimate activations of `rows` rows of `inputs`
+    /// (`rows × width`), the width, and the class templates (rows of the last layer's weight,
+    /// `K × width`). `None` for logistic regression and the CNN.
+    pub(crate) fn penultimate(
+        &mut self,
+        inputs: &[f32],
+        rows: usize,
+    ) -> Option<(Vec<f32>, usize, Vec<Vec<f32>>)> {
+        let Network::Dense(net) = self else {
+            return None;
+        };
+        net.forward(inputs, rows);
+        let (activations, width) = net.penultimate()?;
+        let activations = activations.to_vec();
+        Some((activations, width, net.templates()))
+    }
+}
