@@ -1,5 +1,7 @@
 //! The training loop of one run, and what it reports.
 
+use std::time::{Duration, Instant};
+
 use data::Dataset;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -114,6 +116,9 @@ pub struct RunOutcome {
     /// the last epoch of a finished run; `None` when not asked for, not finished, or the model
     /// has no penultimate layer.
     pub projection: Option<Vec<ProjectedPoint>>,
+    /// Wall-clock seconds spent in training steps (gathering the batch, forward, backward and
+    /// update), evaluation excluded. The only field that varies between identical runs.
+    pub training_seconds: f64,
 }
 
 /// Why a run could not be trained at all (as opposed to diverging, which is an outcome).
@@ -160,6 +165,7 @@ pub fn train(
 
     let mut epochs = Vec::with_capacity(params.epochs);
     let mut test_calibration = Vec::new();
+    let mut training_time = Duration::ZERO;
     for epoch in 1..=params.epochs {
         order.shuffle(&mut order_rng);
         let first_step = (epoch - 1) * steps_per_epoch;
@@ -169,6 +175,7 @@ pub fn train(
             total_steps,
         );
         let mut loss_sum = 0.0;
+        let steps_started = Instant::now();
         for (batch_index, batch) in order.chunks(params.batch_size).enumerate() {
             let step = first_step + batch_index;
             optimizer.set_learning_rate(params.schedule.learning_rate(
@@ -190,11 +197,13 @@ pub fn train(
                     epochs,
                     test_calibration,
                     projection: None,
+                    training_seconds: (training_time + steps_started.elapsed()).as_secs_f64(),
                 });
             }
             loss_sum += loss_value;
             network.update(&mut optimizer)?;
         }
+        training_time += steps_started.elapsed();
 
         let train_eval = evaluate_log_probs(
             &network.log_probs(&train.features, n_features)?,
@@ -249,6 +258,7 @@ pub fn train(
         epochs,
         test_calibration,
         projection,
+        training_seconds: training_time.as_secs_f64(),
     })
 }
 

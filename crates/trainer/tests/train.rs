@@ -2,7 +2,8 @@
 
 use data::{BlobsParams, Dataset, blobs};
 use trainer::{
-    ModelKind, OptimizerParams, RunStatus, Schedule, TrainData, TrainParams, TrainSeeds, train,
+    ModelKind, OptimizerParams, RunOutcome, RunStatus, Schedule, TrainData, TrainParams,
+    TrainSeeds, train,
 };
 
 fn splits() -> (Dataset, Dataset, Dataset) {
@@ -54,6 +55,15 @@ fn sgd(learning_rate: f64) -> OptimizerParams {
 
 const SEEDS: TrainSeeds = TrainSeeds { init: 3, order: 4 };
 
+/// Two outcomes agree bit for bit in everything but their timing.
+fn assert_same_results(a: &RunOutcome, b: &RunOutcome) {
+    assert_eq!(a.status, b.status);
+    assert_eq!(a.epochs, b.epochs);
+    assert_eq!(a.test_calibration, b.test_calibration);
+    assert_eq!(a.projection, b.projection);
+    assert!(a.training_seconds > 0.0 && b.training_seconds > 0.0);
+}
+
 /// The splits with their clean labels as the labels trained on.
 fn clean_data<'a>(train: &'a Dataset, validation: &'a Dataset, test: &'a Dataset) -> TrainData<'a> {
     TrainData {
@@ -86,9 +96,9 @@ fn a_separable_problem_is_learned_and_training_is_deterministic() {
         assert_eq!(last.memorised_share, None, "no label was flipped");
         assert!(last.validation_accuracy.unwrap() > 0.9);
         // The same inputs give bit-identical metrics.
-        assert_eq!(
-            outcome,
-            train(&data, &params(0.1, optimizer), SEEDS).unwrap()
+        assert_same_results(
+            &outcome,
+            &train(&data, &params(0.1, optimizer), SEEDS).unwrap(),
         );
     }
 }
@@ -204,5 +214,5 @@ fn a_cnn_learns_separable_images() {
     assert_eq!(outcome.status, RunStatus::Finished);
     let last = outcome.epochs.last().unwrap();
     assert!(last.test_accuracy > 0.9, "{last:?}");
-    assert_eq!(outcome, train(&data, &cnn, SEEDS).unwrap());
+    assert_same_results(&outcome, &train(&data, &cnn, SEEDS).unwrap());
 }
