@@ -304,29 +304,6 @@ fn pool_geometry(dims: &[usize]) -> candle_core::Result<(usize, usize, usize, us
     Ok((batch * channels, height, width, height / 2, width / 2))
 }
 
-/// For each pooled pixel, the offset in its plane of its window's first maximum, and that value.
-fn pool_windows(
-    plane: &[f32],
-    width: usize,
-    out_height: usize,
-    out_width: usize,
-) -> impl Iterator<Item = (usize, f32)> + '_ {
-    (0..out_height).flat_map(move |y| {
-        (0..out_width).map(move |x| {
-            let top = 2 * y * width + 2 * x;
-            [top, top + 1, top + width, top + width + 1]
-                .into_iter()
-                .fold((top, plane[top]), |best, at| {
-                    if plane[at] > best.1 {
-                        (at, plane[at])
-                    } else {
-                        best
-                    }
-                })
-        })
-    })
-}
-
 struct ReluMaxPool2;
 
 impl CustomOp1 for ReluMaxPool2 {
@@ -342,8 +319,18 @@ impl CustomOp1 for ReluMaxPool2 {
         let (planes, height, width, out_height, out_width) = pool_geometry(layout.dims())?;
         let input = contiguous_f32(storage, layout)?;
         let mut out = Vec::with_capacity(planes * out_height * out_width);
+        let mut column_max = vec![0.0f32; 2 * out_width];
         for plane in input.chunks_exact(height * width) {
-            out.extend(pool_windows(plane, width, out_height, out_width).map(|(_, v)| v.max(0.0)));
+            for y in 0..out_height {
+                let top = &plane[2 * y * width..][..2 * out_width];
+                let bottom = &plane[(2 * y + 1) * width..][..2 * out_width];
+                // The maximum of each column pair first (contiguous, so vectorised), then of
+                // neighbouring columns.
+                for ((m, &t), &b) in column_max.iter_mut().zip(top).zip(bottom) {
+                    *m = t.max(b);
+                }
+                out.extend(column_max.chunks_exact(2).map(|m| m[0].max(m[1]).max(0.0)));
+            }
         }
         let dims = layout.dims();
         Ok((
@@ -359,6 +346,9 @@ impl CustomOp1 for ReluMaxPool2 {
         grad_output: &Tensor,
     ) -> candle_core::Result<Option<Tensor>> {
         let (_, height, width, out_height, out_width) = pool_geometry(input.dims())?;
+        if out_height == 0 || out_width == 0 {
+            return Ok(Some(input.zeros_like()?));
+        }
         let grad_input = with_values(input, |input| {
             with_values(grad_output, |grad_output| {
                 let mut grad_input = vec![0.0f32; input.len()];
@@ -367,11 +357,39 @@ impl CustomOp1 for ReluMaxPool2 {
                     .zip(grad_input.chunks_exact_mut(height * width))
                     .zip(grad_output.chunks_exact(out_height * out_width))
                 {
-                    for ((at, value), &g) in
-                        pool_windows(plane, width, out_height, out_width).zip(grads)
-                    {
-                        if value > 0.0 {
-                            grad_plane[at] += g;
+                    for (y, grads) in grads.chunks_exact(out_width).enumerate() {
+                        let top = &plane[2 * y * width..][..2 * out_width];
+                        let bottom = &plane[(2 * y + 1) * width..][..2 * out_width];
+                        let (upper, lower) = grad_plane[2 * y * width..].split_at_mut(width);
+                        let (grad_top, grad_bottom) =
+                            (&mut upper[..2 * out_width], &mut lower[..2 * out_width]);
+                        for (((t, b), (gt, gb)), &g) in top
+                            .chunks_exact(2)
+                            .zip(bottom.chunks_exact(2))
+                            .zip(
+                                grad_top
+                                    .chunks_exact_mut(2)
+                                    .zip(grad_bottom.chunks_exact_mut(2)),
+                            )
+                            .zip(grads)
+                        {
+                            // The gradient goes to the first maximum of the window in row-major
+                            // order, if it is positive. Written as bit masks, without branches
+                            // on the data: where the maximum is positive, a value equals it
+                            // exactly when their bits do.
+                            let max = t[0].max(t[1]).max(b[0].max(b[1]));
+                            let g = if max > 0.0 { g.to_bits() } else { 0 };
+                            let is_max = |v: f32| u32::from(v.to_bits() == max.to_bits());
+                            let (e0, e1, e2) = (is_max(t[0]), is_max(t[1]), is_max(b[0]));
+                            let first = e0;
+                            let second = e1 & !e0 & 1;
+                            let third = e2 & !(e0 | e1) & 1;
+                            let fourth = !(e0 | e1 | e2) & 1;
+                            let select = |chosen: u32| f32::from_bits(g & chosen.wrapping_neg());
+                            gt[0] = select(first);
+                            gt[1] = select(second);
+                            gb[0] = select(third);
+                            gb[1] = select(fourth);
                         }
                     }
                 }

@@ -300,17 +300,19 @@ impl ConvNet {
         &mut self.parameters
     }
 
-    /// Floats held per input image by a forward pass, roughly: each block's unfolded input, its
-    /// convolution, bias and ReLU outputs and its pooled output, and the logits.
+    /// Floats held per input image by a forward pass: its copy of the input, each block's
+    /// convolution output and pooled output (the unfolded input is one image at a time), and the
+    /// logits.
     pub(crate) fn floats_per_row(&self) -> usize {
         let [channels, height, width] = self.cnn.shape;
         let [c1, c2] = [self.cnn.convs[0].0.dim(0), self.cnn.convs[1].0.dim(0)];
         let (c1, c2) = (c1.unwrap_or(1), c2.unwrap_or(1));
         let (pixels, pooled) = (height * width, (height / 2) * (width / 2));
-        let block = |input: usize, output: usize, pixels: usize| {
-            input * 9 * pixels + 3 * output * pixels + output * pixels / 4
-        };
-        block(channels, c1, pixels) + block(c1, c2, pooled) + self.cnn.head.0.dim(1).unwrap_or(1)
+        let block = |output: usize, pixels: usize| output * pixels + output * pixels / 4;
+        channels * pixels
+            + block(c1, pixels)
+            + block(c2, pooled)
+            + self.cnn.head.0.dim(1).unwrap_or(1)
     }
 
     /// One training step's forward and backward pass on `labels.len()` rows of `inputs`: leaves

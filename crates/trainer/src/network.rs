@@ -10,7 +10,7 @@ use crate::optim::AnyOptimizer;
 
 /// Bytes of activations one evaluation chunk may hold; the rows per chunk follow from the model's
 /// activations per row, so memory stays bounded whatever the split's size or the model's width.
-const EVAL_CHUNK_BYTES: usize = 64 << 20;
+const EVAL_CHUNK_BYTES: usize = 16 << 20;
 
 /// A model in training.
 #[derive(Debug)]
