@@ -1,7 +1,7 @@
 //! Loaders for the binary versions of CIFAR-10 and CIFAR-100 (32×32 colour images).
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::dataset::{DataError, Dataset, numbered_class_names};
 
@@ -70,6 +70,27 @@ struct Parts {
 }
 
 impl Parts {
+    /// No records yet, but room for those of the files at `paths` as large as they are now, so
+    /// that several files fill one buffer without it growing (and being copied) on the way.
+    /// The sizes are only a hint: each file is checked when it is read.
+    fn with_room_for(paths: &[PathBuf], record_size: usize) -> Parts {
+        let records: u64 = paths
+            .iter()
+            .filter_map(|path| std::fs::metadata(path).ok())
+            .map(|metadata| metadata.len() / record_size as u64)
+            .sum();
+        let mut parts = Parts::default();
+        if let Ok(records) = usize::try_from(records) {
+            // A reservation that fails only leaves the buffers to grow as records are read.
+            parts
+                .features
+                .try_reserve_exact(records.saturating_mul(N_PIXELS))
+                .ok();
+            parts.labels.try_reserve_exact(records).ok();
+        }
+        parts
+    }
+
     fn into_dataset(self, name: &str, n_classes: usize, class_names: Vec<String>) -> Dataset {
         Dataset {
             name: name.into(),
@@ -91,12 +112,15 @@ impl Parts {
 /// CHW with `image_shape` `[3, 32, 32]`) and a label in 0..10; the classes are, in order,
 /// airplane, automobile, bird, cat, deer, dog, frog, horse, ship, truck.
 pub fn load_cifar10(folder: &Path) -> Result<(Dataset, Dataset), DataError> {
-    let mut train = Parts::default();
-    for name in CIFAR10_TRAIN {
-        read_records(&folder.join(name), &CIFAR10_LAYOUT, &mut train)?;
+    let record_size = CIFAR10_LAYOUT.label_bytes.len() + N_PIXELS;
+    let train_paths: Vec<PathBuf> = CIFAR10_TRAIN.iter().map(|name| folder.join(name)).collect();
+    let mut train = Parts::with_room_for(&train_paths, record_size);
+    for path in &train_paths {
+        read_records(path, &CIFAR10_LAYOUT, &mut train)?;
     }
-    let mut test = Parts::default();
-    read_records(&folder.join(CIFAR10_TEST), &CIFAR10_LAYOUT, &mut test)?;
+    let test_path = folder.join(CIFAR10_TEST);
+    let mut test = Parts::with_room_for(std::slice::from_ref(&test_path), record_size);
+    read_records(&test_path, &CIFAR10_LAYOUT, &mut test)?;
     let class_names: Vec<String> = CIFAR10_CLASSES.iter().map(|&c| c.into()).collect();
     Ok((
         train.into_dataset("cifar10", CIFAR10_CLASSES.len(), class_names.clone()),
@@ -122,10 +146,14 @@ pub fn load_cifar100(
         keep,
         expected_files: CIFAR100_FILES,
     };
-    let mut train = Parts::default();
-    read_records(&folder.join(CIFAR100_TRAIN), &layout, &mut train)?;
-    let mut test = Parts::default();
-    read_records(&folder.join(CIFAR100_TEST), &layout, &mut test)?;
+    let record_size = layout.label_bytes.len() + N_PIXELS;
+    let read = |name: &str| {
+        let path = folder.join(name);
+        let mut parts = Parts::with_room_for(std::slice::from_ref(&path), record_size);
+        read_records(&path, &layout, &mut parts).map(|()| parts)
+    };
+    let train = read(CIFAR100_TRAIN)?;
+    let test = read(CIFAR100_TEST)?;
     Ok((
         train.into_dataset("cifar100", n_classes, numbered_class_names(n_classes)),
         test.into_dataset("cifar100", n_classes, numbered_class_names(n_classes)),
@@ -187,8 +215,6 @@ fn read_records(path: &Path, layout: &RecordLayout, parts: &mut Parts) -> Result
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use super::*;
 
     /// One record: `labels`, then pixel `i` holding `(i + seed) % 256`.

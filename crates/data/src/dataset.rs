@@ -48,6 +48,34 @@ impl Dataset {
         }
     }
 
+    /// The samples at `indices`, in that order, like [`subset`](Self::subset), but reusing this
+    /// data set's memory where it can: when `indices` are strictly increasing (as the row lists
+    /// of a [`Split`](crate::Split) are) the kept rows are moved down in place and the rest
+    /// dropped, so no second copy of the kept features is ever held. Other index lists are
+    /// copied by `subset`. The result is the same either way.
+    pub fn into_subset(mut self, indices: &[usize]) -> Dataset {
+        let increasing = indices.windows(2).all(|pair| pair[0] < pair[1])
+            && indices.last().is_none_or(|&last| last < self.n_samples());
+        if !increasing {
+            return self.subset(indices);
+        }
+        let d = self.n_features;
+        // Row `index` moves to position `kept` ≤ `index`, so every source row is still intact
+        // when it is moved.
+        for (kept, &index) in indices.iter().enumerate() {
+            if kept != index {
+                self.features
+                    .copy_within(index * d..(index + 1) * d, kept * d);
+                self.labels[kept] = self.labels[index];
+            }
+        }
+        self.features.truncate(indices.len() * d);
+        self.features.shrink_to_fit();
+        self.labels.truncate(indices.len());
+        self.labels.shrink_to_fit();
+        self
+    }
+
     /// Number of samples in each class, indexed by class.
     pub fn class_counts(&self) -> Vec<usize> {
         let mut counts = vec![0; self.n_classes];
@@ -134,5 +162,41 @@ mod tests {
         assert_eq!(picked.features, vec![20.0, 21.0, 0.0, 1.0]);
         assert_eq!(picked.labels, vec![0, 0]);
         assert_eq!(data.class_counts(), vec![2, 1]);
+    }
+
+    #[test]
+    fn into_subset_equals_subset() {
+        let data = Dataset {
+            name: "t".into(),
+            features: (0..7 * 3).map(|v| v as f32 + 0.5).collect(),
+            labels: vec![0, 1, 2, 1, 0, 2, 1],
+            n_features: 3,
+            n_classes: 3,
+            class_names: crate::numbered_class_names(3),
+            image_shape: None,
+        };
+        let lists: [&[usize]; 8] = [
+            &[],
+            &[0, 1, 2, 3, 4, 5, 6],
+            &[1, 3, 6],
+            &[0, 2, 4],
+            &[6],
+            &[5, 1],
+            &[2, 2, 3],
+            &[4, 0, 6],
+        ];
+        for indices in lists {
+            assert_eq!(
+                data.clone().into_subset(indices),
+                data.subset(indices),
+                "{indices:?}"
+            );
+        }
+        let empty = Dataset {
+            features: Vec::new(),
+            n_features: 0,
+            ..data.clone()
+        };
+        assert_eq!(empty.clone().into_subset(&[1, 4]), empty.subset(&[1, 4]));
     }
 }

@@ -43,12 +43,15 @@ const LABELS: IdxKind = IdxKind {
 };
 
 /// The decoded contents of one IDX file.
-struct IdxContents {
+struct IdxContents<T> {
     /// The dimensions from the header, item count first.
     dims: Vec<u32>,
-    /// The data bytes, exactly `product(dims)` of them.
-    data: Vec<u8>,
+    /// The data bytes, converted to `T`, exactly `product(dims)` of them.
+    data: Vec<T>,
 }
+
+/// Bytes read at a time from a raw file's data.
+const CHUNK_BYTES: usize = 1 << 16;
 
 /// Loads an IDX images file (`count × rows × cols` unsigned bytes) and its IDX labels file, each
 /// raw or gzip-compressed (recognised by content, not by name).
@@ -77,8 +80,9 @@ pub fn load_idx(
             allowed: "1 to 256 classes (IDX labels are single bytes)",
         });
     }
-    let image_file = read_idx(images, &IMAGES)?;
-    let label_file = read_idx(labels, &LABELS)?;
+    // The pixels of a raw file are read straight into `f32`s, without a copy as bytes.
+    let image_file = read_idx::<f32>(images, &IMAGES)?;
+    let label_file = read_idx::<u8>(labels, &LABELS)?;
     let (n_images, rows, cols) = (image_file.dims[0], image_file.dims[1], image_file.dims[2]);
     let n_labels = label_file.dims[0];
     if n_images != n_labels {
@@ -112,7 +116,7 @@ pub fn load_idx(
     let (rows, cols) = (rows as usize, cols as usize);
     Ok(Dataset {
         name: name.into(),
-        features: image_file.data.iter().map(|&b| f32::from(b)).collect(),
+        features: image_file.data,
         labels: labels_out,
         n_features: rows * cols,
         n_classes,
@@ -167,8 +171,9 @@ pub fn find_idx_files(folder: &Path) -> Result<IdxFiles, DataError> {
     })
 }
 
-/// Reads one IDX file of `kind`, raw or gzip-compressed, checking its header against its data.
-fn read_idx(path: &Path, kind: &IdxKind) -> Result<IdxContents, DataError> {
+/// Reads one IDX file of `kind`, raw or gzip-compressed, checking its header against its data,
+/// and converts the data bytes to `T`.
+fn read_idx<T: From<u8>>(path: &Path, kind: &IdxKind) -> Result<IdxContents<T>, DataError> {
     let file_error = |message: String| DataError::File {
         path: path.display().to_string(),
         message,
@@ -261,12 +266,37 @@ fn read_idx(path: &Path, kind: &IdxKind) -> Result<IdxContents, DataError> {
     // Never allocate more up front than the file itself could hold; a lying header then costs
     // only as much memory as the data really present.
     let capacity = usize::try_from(total.min(file_len)).unwrap_or(0);
-    let mut data = Vec::with_capacity(capacity);
-    reader
-        .take(total.saturating_add(1))
-        .read_to_end(&mut data)
-        .map_err(io_error)?;
-    let present = data.len() as u64;
+    let (data, present): (Vec<T>, u64) = if compressed {
+        // The compressed size says little about the data's, so the bytes are gathered as they
+        // come (the buffer growing with the data present) and converted once complete.
+        let mut bytes = Vec::with_capacity(capacity);
+        reader
+            .take(total.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(io_error)?;
+        let present = bytes.len() as u64;
+        (bytes.into_iter().map(T::from).collect(), present)
+    } else {
+        // A raw file holds at most its length in data, and for a sound file the capacity is
+        // exactly the data's size: convert chunk by chunk into the final buffer, then look for
+        // one byte more.
+        let mut data = Vec::with_capacity(capacity);
+        let mut chunk = vec![0; CHUNK_BYTES];
+        let mut data_reader = (&mut reader).take(total);
+        loop {
+            let n = match data_reader.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(io_error(error)),
+            };
+            data.extend(chunk[..n].iter().map(|&byte| T::from(byte)));
+        }
+        let mut extra = Vec::with_capacity(1);
+        reader.take(1).read_to_end(&mut extra).map_err(io_error)?;
+        let present = data.len() as u64 + extra.len() as u64;
+        (data, present)
+    };
     let total_bytes = plural(total, "byte", "bytes");
     if present < total {
         let complete = present / item_size;

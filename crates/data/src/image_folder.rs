@@ -5,6 +5,9 @@ use std::fs;
 use std::io::Cursor;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::thread;
 
 use image::imageops::{self, FilterType};
 use image::{DynamicImage, ImageFormat};
@@ -21,6 +24,8 @@ const IMAGE_EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
 const MAX_RESIZE_BYTES: u128 = 2 << 30;
 /// Bytes per pixel of that intermediate buffer: four `f32` channels.
 const RESIZE_PIXEL_BYTES: u128 = 16;
+/// Resizes whose intermediate buffer exceeds this (256 MiB) run one at a time.
+const LARGE_RESIZE_BYTES: u128 = 1 << 28;
 
 /// Loads every image under `root/<class>/`, one class per subfolder.
 ///
@@ -33,36 +38,112 @@ const RESIZE_PIXEL_BYTES: u128 = 16;
 /// named after the root folder. `width` and `height` must be at least 1, with `width · height`
 /// at most 2²⁷ pixels; an image whose width is so large that resizing it to `height` rows would
 /// need more than 2 GiB of intermediate buffer is refused.
+///
+/// The images are decoded on [`std::thread::available_parallelism`] threads; the result does
+/// not depend on their number, and when several images are broken the error names the first in
+/// load order (classes in order, files in name order). Nothing is cached: see
+/// [`load_image_folder_cached`](crate::load_image_folder_cached).
 pub fn load_image_folder(
     root: &Path,
     width: u32,
     height: u32,
     grayscale: bool,
 ) -> Result<Dataset, DataError> {
-    if width == 0 {
-        return Err(DataError::InvalidParameter {
-            name: "width",
-            value: width.to_string(),
-            allowed: "at least 1 pixel",
-        });
+    let settings = DecodeSettings::new(width, height, grayscale)?;
+    let listing = list_image_folder(root)?;
+    decode_listing(root, listing, &settings)
+}
+
+/// The checked decode settings of one load.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DecodeSettings {
+    /// Width every image is resized to, at least 1.
+    pub(crate) width: u32,
+    /// Height every image is resized to, at least 1.
+    pub(crate) height: u32,
+    /// One grey channel instead of three.
+    pub(crate) grayscale: bool,
+}
+
+impl DecodeSettings {
+    /// Checks the requested size.
+    pub(crate) fn new(width: u32, height: u32, grayscale: bool) -> Result<Self, DataError> {
+        if width == 0 {
+            return Err(DataError::InvalidParameter {
+                name: "width",
+                value: width.to_string(),
+                allowed: "at least 1 pixel",
+            });
+        }
+        if height == 0 {
+            return Err(DataError::InvalidParameter {
+                name: "height",
+                value: height.to_string(),
+                allowed: "at least 1 pixel",
+            });
+        }
+        // The requested size is held to the same budget, at 16 bytes a pixel, before any image
+        // is read: each image's features alone take 12 bytes a pixel (three `f32` channels) and
+        // its resized copy more besides, so a larger request cannot be meant.
+        if u128::from(width) * u128::from(height) * RESIZE_PIXEL_BYTES > MAX_RESIZE_BYTES {
+            return Err(DataError::InvalidParameter {
+                name: "width × height",
+                value: format!("{width} × {height}"),
+                allowed: "at most 2^27 pixels in all",
+            });
+        }
+        Ok(DecodeSettings {
+            width,
+            height,
+            grayscale,
+        })
     }
-    if height == 0 {
-        return Err(DataError::InvalidParameter {
-            name: "height",
-            value: height.to_string(),
-            allowed: "at least 1 pixel",
-        });
+
+    /// Channels per pixel: 1 or 3.
+    pub(crate) fn channels(&self) -> usize {
+        if self.grayscale { 1 } else { 3 }
     }
-    // The requested size is held to the same budget, at 16 bytes a pixel, before any image is
-    // read: each image's features alone take 12 bytes a pixel (three `f32` channels) and its
-    // resized copy more besides, so a larger request cannot be meant.
-    if u128::from(width) * u128::from(height) * RESIZE_PIXEL_BYTES > MAX_RESIZE_BYTES {
-        return Err(DataError::InvalidParameter {
-            name: "width × height",
-            value: format!("{width} × {height}"),
-            allowed: "at most 2^27 pixels in all",
-        });
+
+    /// `[channels, height, width]`.
+    pub(crate) fn image_shape(&self) -> [usize; 3] {
+        [self.channels(), self.height as usize, self.width as usize]
     }
+
+    /// Features per image: `channels · height · width`.
+    pub(crate) fn n_features(&self) -> usize {
+        self.channels() * self.width as usize * self.height as usize
+    }
+}
+
+/// The files of an image folder in load order, found before any image is decoded.
+#[derive(Debug)]
+pub(crate) struct Listing {
+    /// The class folder names, sorted; labels index into them.
+    pub(crate) class_folders: Vec<OsString>,
+    /// The images, class by class, each class's in name order.
+    pub(crate) files: Vec<ImageFile>,
+    /// What the listing stopped at, if anything: a class folder that cannot be read or holds no
+    /// image. `files` then holds the images of the classes before it, which are decoded first
+    /// so that a broken one among them is reported instead, as in a load that decodes each
+    /// class as it lists it.
+    pub(crate) error: Option<DataError>,
+}
+
+/// One image file of a [`Listing`].
+#[derive(Debug)]
+pub(crate) struct ImageFile {
+    /// Index of its class folder.
+    pub(crate) label: usize,
+    /// Its file name inside the class folder.
+    pub(crate) name: OsString,
+    /// Its path.
+    pub(crate) path: PathBuf,
+    /// Its metadata, read when it was listed (it is a file: `is_file()` holds).
+    pub(crate) metadata: fs::Metadata,
+}
+
+/// Lists the class folders of `root` and their images, checking the layout; see [`Listing`].
+pub(crate) fn list_image_folder(root: &Path) -> Result<Listing, DataError> {
     let root_name = root.display().to_string();
     if !root.is_dir() {
         let message = if root.exists() {
@@ -97,64 +178,206 @@ pub fn load_image_folder(
         });
     }
 
-    let channels: usize = if grayscale { 1 } else { 3 };
-    let pixels = width as usize * height as usize;
-    let mut features = Vec::new();
-    let mut labels = Vec::new();
-    let mut class_names = Vec::with_capacity(class_folders.len());
-    for (label, (class_name, class_path)) in class_folders.iter().enumerate() {
-        class_names.push(class_name.to_string_lossy().into_owned());
-        let mut image_files: Vec<(OsString, PathBuf)> = read_folder(class_path)?
+    let mut files = Vec::new();
+    let mut error = None;
+    for (label, (_, class_path)) in class_folders.iter().enumerate() {
+        let entries = match read_folder(class_path) {
+            Ok(entries) => entries,
+            Err(listing_error) => {
+                error = Some(listing_error);
+                break;
+            }
+        };
+        // `fs::metadata` follows links, as `Path::is_file` does.
+        let mut image_files: Vec<(OsString, PathBuf, fs::Metadata)> = entries
             .into_iter()
-            .filter(|(_, path)| has_image_extension(path) && path.is_file())
+            .filter(|(_, path)| has_image_extension(path))
+            .filter_map(|(name, path)| {
+                let metadata = fs::metadata(&path).ok().filter(fs::Metadata::is_file)?;
+                Some((name, path, metadata))
+            })
             .collect();
-        image_files.sort();
+        image_files.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         if image_files.is_empty() {
-            return Err(DataError::File {
+            error = Some(DataError::File {
                 path: class_path.display().to_string(),
                 message: "class folder holds no .png, .jpg or .jpeg images".into(),
             });
+            break;
         }
-        for (_, image_path) in &image_files {
-            let image = decode_image(image_path)?;
-            let resize_bytes = u128::from(image.width()) * u128::from(height) * RESIZE_PIXEL_BYTES;
-            if resize_bytes > MAX_RESIZE_BYTES {
-                return Err(DataError::File {
-                    path: image_path.display().to_string(),
-                    message: format!(
-                        "the image is {}×{} pixels, too wide to resize to {width}×{height}: that needs {resize_bytes} bytes of working memory, more than the 2 GiB allowed",
-                        image.width(),
-                        image.height()
-                    ),
-                });
+        files.extend(
+            image_files
+                .into_iter()
+                .map(|(name, path, metadata)| ImageFile {
+                    label,
+                    name,
+                    path,
+                    metadata,
+                }),
+        );
+    }
+    Ok(Listing {
+        class_folders: class_folders.into_iter().map(|(name, _)| name).collect(),
+        files,
+        error,
+    })
+}
+
+/// The data set's name: the root folder's own name.
+pub(crate) fn dataset_name(root: &Path) -> String {
+    root.file_name().map_or_else(
+        || root.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    )
+}
+
+/// The class names of a listing, as the data set reports them.
+pub(crate) fn class_names(listing: &Listing) -> Vec<String> {
+    listing
+        .class_folders
+        .iter()
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Decodes every image of `listing`, in parallel, into a data set; or reports the listing's
+/// error, or the first image in load order that cannot be decoded, whichever comes first.
+pub(crate) fn decode_listing(
+    root: &Path,
+    listing: Listing,
+    settings: &DecodeSettings,
+) -> Result<Dataset, DataError> {
+    let n_features = settings.n_features();
+    let mut features = vec![0.0; listing.files.len() * n_features];
+    decode_all(&listing.files, settings, &mut features)?;
+    if let Some(error) = listing.error {
+        return Err(error);
+    }
+    Ok(Dataset {
+        name: dataset_name(root),
+        features,
+        labels: listing.files.iter().map(|file| file.label).collect(),
+        n_features,
+        n_classes: listing.class_folders.len(),
+        class_names: class_names(&listing),
+        image_shape: Some(settings.image_shape()),
+    })
+}
+
+/// Decodes `files[i]` into row `i` of `features` (`n_features` values a row) on up to
+/// `available_parallelism()` threads, handing out images one at a time in load order. On
+/// failure the error of the first failing image in load order is returned: every image before
+/// it has been decoded, and images after a known failure are skipped.
+fn decode_all(
+    files: &[ImageFile],
+    settings: &DecodeSettings,
+    features: &mut [f32],
+) -> Result<(), DataError> {
+    let workers = thread::available_parallelism().map_or(1, usize::from);
+    decode_on(files, settings, features, workers)
+}
+
+/// [`decode_all`] on at most `workers` threads (the calling one alone when that is 1).
+fn decode_on(
+    files: &[ImageFile],
+    settings: &DecodeSettings,
+    features: &mut [f32],
+    workers: usize,
+) -> Result<(), DataError> {
+    let n_features = settings.n_features();
+    // At most one resize needing a large intermediate buffer runs at a time, so that decoding
+    // on many threads does not multiply the 2 GiB budget of one resize by their number.
+    let large_resize = Mutex::new(());
+    let workers = workers.min(files.len());
+    if workers <= 1 {
+        for (file, row) in files.iter().zip(features.chunks_exact_mut(n_features)) {
+            decode_into(&file.path, settings, &large_resize, row)?;
+        }
+        return Ok(());
+    }
+    let work = Mutex::new(
+        files
+            .iter()
+            .zip(features.chunks_exact_mut(n_features))
+            .enumerate(),
+    );
+    // The lowest index known to fail; images after it need not be decoded.
+    let first_failure = AtomicUsize::new(usize::MAX);
+    let worker = || {
+        loop {
+            let next = work.lock().unwrap_or_else(PoisonError::into_inner).next();
+            let (index, (file, row)) = next?;
+            if index > first_failure.load(Ordering::Relaxed) {
+                return None;
             }
-            // The raw buffers are interleaved (HWC); transpose them to CHW.
-            let raw = if grayscale {
-                imageops::resize(&image.to_luma8(), width, height, FilterType::Triangle).into_raw()
-            } else {
-                imageops::resize(&image.to_rgb8(), width, height, FilterType::Triangle).into_raw()
-            };
-            for channel in 0..channels {
-                features
-                    .extend((0..pixels).map(|pixel| f32::from(raw[pixel * channels + channel])));
+            if let Err(error) = decode_into(&file.path, settings, &large_resize, row) {
+                first_failure.fetch_min(index, Ordering::Relaxed);
+                // Indices are handed out in increasing order, so this is the worker's first
+                // failure in load order, and later images cannot matter.
+                return Some((index, error));
             }
-            labels.push(label);
+        }
+    };
+    let failures: Vec<(usize, DataError)> = thread::scope(|scope| {
+        // The calling thread is one of the workers.
+        let handles: Vec<_> = (1..workers).map(|_| scope.spawn(worker)).collect();
+        let mut failures: Vec<(usize, DataError)> = worker().into_iter().collect();
+        for handle in handles {
+            match handle.join() {
+                Ok(failure) => failures.extend(failure),
+                // A panic outside the decoder (which is caught) is a bug: pass it on as the
+                // single-threaded load would have.
+                Err(payload) => panic::resume_unwind(payload),
+            }
+        }
+        failures
+    });
+    match failures.into_iter().min_by_key(|(index, _)| *index) {
+        Some((_, error)) => Err(error),
+        None => Ok(()),
+    }
+}
+
+/// Decodes the image at `path`, resizes it and writes it channel-major into `row`.
+fn decode_into(
+    path: &Path,
+    settings: &DecodeSettings,
+    large_resize: &Mutex<()>,
+    row: &mut [f32],
+) -> Result<(), DataError> {
+    let &DecodeSettings {
+        width,
+        height,
+        grayscale,
+    } = settings;
+    let image = decode_image(path)?;
+    let resize_bytes = u128::from(image.width()) * u128::from(height) * RESIZE_PIXEL_BYTES;
+    if resize_bytes > MAX_RESIZE_BYTES {
+        return Err(DataError::File {
+            path: path.display().to_string(),
+            message: format!(
+                "the image is {}×{} pixels, too wide to resize to {width}×{height}: that needs {resize_bytes} bytes of working memory, more than the 2 GiB allowed",
+                image.width(),
+                image.height()
+            ),
+        });
+    }
+    let _guard = (resize_bytes > LARGE_RESIZE_BYTES)
+        .then(|| large_resize.lock().unwrap_or_else(PoisonError::into_inner));
+    // The raw buffers are interleaved (HWC); transpose them to CHW.
+    let raw = if grayscale {
+        imageops::resize(&image.to_luma8(), width, height, FilterType::Triangle).into_raw()
+    } else {
+        imageops::resize(&image.to_rgb8(), width, height, FilterType::Triangle).into_raw()
+    };
+    let channels = settings.channels();
+    let pixels = width as usize * height as usize;
+    for (channel, plane) in row.chunks_exact_mut(pixels).enumerate() {
+        for (pixel, value) in plane.iter_mut().enumerate() {
+            *value = f32::from(raw[pixel * channels + channel]);
         }
     }
-
-    let name = root.file_name().map_or_else(
-        || root_name.clone(),
-        |name| name.to_string_lossy().into_owned(),
-    );
-    Ok(Dataset {
-        name,
-        features,
-        labels,
-        n_features: channels * pixels,
-        n_classes: class_names.len(),
-        class_names,
-        image_shape: Some([channels, height as usize, width as usize]),
-    })
+    Ok(())
 }
 
 /// The entries of `folder` as (file name, path) pairs, unsorted.
@@ -474,6 +697,110 @@ mod tests {
                 "{}: class folder holds no .png, .jpg or .jpeg images",
                 root.join("dogs").display()
             )
+        );
+    }
+
+    /// `root/a/` and `root/b/` with `per_class` distinct 9×7 images each, PNG and JPEG mixed.
+    fn many(per_class: u8) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("many");
+        for (class, base) in [("a", 0u8), ("b", 128)] {
+            fs::create_dir_all(root.join(class)).unwrap();
+            for i in 0..per_class {
+                let image = RgbImage::from_fn(9, 7, |x, y| {
+                    let v = base
+                        .wrapping_add(i.wrapping_mul(13))
+                        .wrapping_add((x * 5 + y) as u8);
+                    Rgb([v, v.wrapping_mul(3), 255 - v])
+                });
+                let extension = if i % 3 == 0 { "jpg" } else { "png" };
+                image
+                    .save(root.join(class).join(format!("{i:02}.{extension}")))
+                    .unwrap();
+            }
+        }
+        (dir, root)
+    }
+
+    #[test]
+    fn decoding_on_many_threads_gives_the_bytes_of_one() {
+        let (_dir, root) = many(13);
+        for grayscale in [false, true] {
+            let settings = DecodeSettings::new(5, 4, grayscale).unwrap();
+            let listing = list_image_folder(&root).unwrap();
+            let decode = |workers| {
+                let mut features = vec![0.0; listing.files.len() * settings.n_features()];
+                decode_on(&listing.files, &settings, &mut features, workers).unwrap();
+                features.iter().map(|v| v.to_bits()).collect::<Vec<u32>>()
+            };
+            let one = decode(1);
+            for workers in [2, 3, 4, 7, 64] {
+                assert_eq!(decode(workers), one, "{workers} workers");
+            }
+            let data = load_image_folder(&root, 5, 4, grayscale).unwrap();
+            assert_eq!(data.n_samples(), 26);
+            assert_eq!(data.labels, [vec![0; 13], vec![1; 13]].concat());
+            let bits: Vec<u32> = data.features.iter().map(|v| v.to_bits()).collect();
+            assert_eq!(bits, one);
+            // Row 14 is b/01.png, decoded on its own.
+            let single = decode_image(&root.join("b/01.png")).unwrap();
+            let expected = imageops::resize(&single.to_rgb8(), 5, 4, FilterType::Triangle);
+            if !grayscale {
+                assert_eq!(data.row(14)[7], f32::from(expected.get_pixel(2, 1)[0]));
+            }
+        }
+    }
+
+    #[test]
+    fn the_first_broken_image_in_load_order_is_reported() {
+        let (_dir, root) = many(12);
+        for broken in ["a/09.png", "b/00.jpg", "a/04.png", "b/10.png"] {
+            fs::write(root.join(broken), "broken").unwrap();
+        }
+        let settings = DecodeSettings::new(3, 3, false).unwrap();
+        let listing = list_image_folder(&root).unwrap();
+        for workers in [1, 2, 3, 5, 8, 24] {
+            for _ in 0..5 {
+                let mut features = vec![0.0; listing.files.len() * settings.n_features()];
+                let error = decode_on(&listing.files, &settings, &mut features, workers)
+                    .unwrap_err()
+                    .to_string();
+                assert!(
+                    error.starts_with(&format!(
+                        "{}: cannot decode",
+                        root.join("a/04.png").display()
+                    )),
+                    "{workers} workers: {error}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_broken_image_is_reported_before_a_later_class_folder_without_images() {
+        let (_dir, root) = many(3);
+        for entry in fs::read_dir(root.join("b")).unwrap() {
+            fs::remove_file(entry.unwrap().path()).unwrap();
+        }
+        let empty = format!(
+            "{}: class folder holds no .png, .jpg or .jpeg images",
+            root.join("b").display()
+        );
+        assert_eq!(
+            load_image_folder(&root, 3, 3, false)
+                .unwrap_err()
+                .to_string(),
+            empty
+        );
+        // Classes are read in order, so the broken image of the first comes first.
+        let broken = root.join("a/02.png");
+        fs::write(&broken, "broken").unwrap();
+        let error = load_image_folder(&root, 3, 3, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with(&format!("{}: cannot decode", broken.display())),
+            "{error}"
         );
     }
 

@@ -88,11 +88,30 @@ pub fn stratified_split(data: &Dataset, params: &SplitParams) -> Result<Split, D
 /// share proportional to its size, rounded by largest remainder so the total is exactly `n`, and
 /// the rows are chosen by a shuffle seeded with `seed`. Returns row indices, sorted ascending.
 pub fn stratified_subset(data: &Dataset, n: usize, seed: u64) -> Vec<usize> {
-    let total = data.n_samples();
+    subset_of_labels(&data.labels, data.n_classes, n, seed)
+}
+
+/// The sample [`stratified_subset`] draws from `data.subset(rows)`, as rows of `data` (members of
+/// `rows`, in their order) rather than positions in `rows`, and without copying any features:
+/// only the labels of `rows` are looked at.
+pub fn stratified_subset_of(data: &Dataset, rows: &[usize], n: usize, seed: u64) -> Vec<usize> {
+    let labels: Vec<usize> = rows.iter().map(|&row| data.labels[row]).collect();
+    subset_of_labels(&labels, data.n_classes, n, seed)
+        .into_iter()
+        .map(|position| rows[position])
+        .collect()
+}
+
+/// [`stratified_subset`] of the samples with these labels, each below `n_classes`.
+fn subset_of_labels(labels: &[usize], n_classes: usize, n: usize, seed: u64) -> Vec<usize> {
+    let total = labels.len();
     if n >= total {
         return (0..total).collect();
     }
-    let counts = data.class_counts();
+    let mut counts = vec![0; n_classes];
+    for &label in labels {
+        counts[label] += 1;
+    }
     let quotas: Vec<f64> = counts
         .iter()
         .map(|&c| n as f64 * c as f64 / total as f64)
@@ -111,7 +130,7 @@ pub fn stratified_subset(data: &Dataset, n: usize, seed: u64) -> Vec<usize> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut rows = Vec::with_capacity(n);
     for (class, &k) in keep.iter().enumerate() {
-        let mut members: Vec<usize> = (0..total).filter(|&i| data.labels[i] == class).collect();
+        let mut members: Vec<usize> = (0..total).filter(|&i| labels[i] == class).collect();
         members.shuffle(&mut rng);
         rows.extend_from_slice(&members[..k.min(members.len())]);
     }
@@ -232,6 +251,17 @@ mod tests {
         assert_eq!(rows, stratified_subset(&data, 100, 1));
         assert_ne!(rows, stratified_subset(&data, 100, 2));
         assert_eq!(stratified_subset(&data, 5000, 1).len(), 1797);
+    }
+
+    #[test]
+    fn subset_of_rows_is_the_subset_of_their_copy() {
+        let data = digits().unwrap();
+        let rows: Vec<usize> = (0..data.n_samples()).filter(|i| i % 3 != 1).collect();
+        for (n, seed) in [(0, 1), (1, 1), (100, 1), (100, 2), (1000, 3), (5000, 1)] {
+            let positions = stratified_subset(&data.subset(&rows), n, seed);
+            let expected: Vec<usize> = positions.iter().map(|&p| rows[p]).collect();
+            assert_eq!(stratified_subset_of(&data, &rows, n, seed), expected);
+        }
     }
 
     #[test]

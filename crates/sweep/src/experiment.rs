@@ -1,6 +1,8 @@
 //! Preparing an experiment's data and noise, and training one run of its grid.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
 use std::time::Instant;
 
 use data::{BlobsParams, Dataset, Split, SplitParams, Standardizer};
@@ -44,13 +46,14 @@ pub fn prepare_data(config: &ExperimentConfig) -> Result<PreparedData, data::Dat
         },
     )?;
     if let Some(n) = settings.train_subset {
-        let kept =
-            data::stratified_subset(&pool.subset(&split.train), n, derive_seed(seed, "subset"));
-        split.train = kept.iter().map(|&i| split.train[i]).collect();
+        split.train =
+            data::stratified_subset_of(&pool, &split.train, n, derive_seed(seed, "subset"));
     }
-    let mut train = pool.subset(&split.train);
     let mut validation = pool.subset(&split.validation);
     let mut test = own_test.unwrap_or_else(|| pool.subset(&split.test));
+    // The training rows, the largest share, are moved down inside the pool rather than copied
+    // out of it, so the features are never held twice.
+    let mut train = pool.into_subset(&split.train);
     let scaler = Standardizer::fit(&train);
     for part in [&mut train, &mut validation, &mut test] {
         scaler.apply(part);
@@ -132,17 +135,54 @@ fn load_source(config: &ExperimentConfig) -> Result<(Dataset, Option<Dataset>), 
         ),
         DataSource::ImageFolder => {
             let [width, height] = settings.image_size.unwrap_or([32, 32]);
-            (
-                data::load_image_folder(
-                    &path(),
-                    width,
-                    height,
-                    settings.grayscale.unwrap_or(false),
-                )?,
-                None,
-            )
+            let cache_dir = image_cache_dir();
+            let loaded = data::load_image_folder_cached(
+                &path(),
+                width,
+                height,
+                settings.grayscale.unwrap_or(false),
+                cache_dir.as_deref(),
+            )?;
+            if let data::CacheStatus::NotStored(reason) = &loaded.cache {
+                note_uncached(reason);
+            }
+            (loaded.dataset, None)
         }
     })
+}
+
+/// The folder decoded image folders are cached in: `LABELNOISE_CACHE_DIR` when set (an empty
+/// value turns the cache off), otherwise `$XDG_CACHE_HOME/labelnoise`, otherwise
+/// `$HOME/.cache/labelnoise`; `None` (no cache) when none of them is set.
+pub fn image_cache_dir() -> Option<PathBuf> {
+    cache_dir_from(|name| std::env::var_os(name))
+}
+
+/// [`image_cache_dir`] with the environment given by `var`. `XDG_CACHE_HOME` counts only when it
+/// is an absolute path (the XDG Base Directory rule), `HOME` only when it is not empty.
+fn cache_dir_from(var: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    if let Some(dir) = var(CACHE_DIR_VARIABLE) {
+        return (!dir.is_empty()).then(|| PathBuf::from(dir));
+    }
+    if let Some(dir) = var("XDG_CACHE_HOME").filter(|dir| Path::new(dir).is_absolute()) {
+        return Some(PathBuf::from(dir).join("labelnoise"));
+    }
+    var("HOME")
+        .filter(|home| !home.is_empty())
+        .map(|home| PathBuf::from(home).join(".cache").join("labelnoise"))
+}
+
+/// The environment variable that chooses (or, empty, turns off) the image cache folder.
+const CACHE_DIR_VARIABLE: &str = "LABELNOISE_CACHE_DIR";
+
+/// Says once per process, on stderr, that an image folder was decoded but could not be cached.
+fn note_uncached(reason: &str) {
+    static NOTED: Once = Once::new();
+    NOTED.call_once(|| {
+        eprintln!(
+            "note: the decoded images are not cached, so the next run decodes them again: {reason} (set {CACHE_DIR_VARIABLE} to a writable folder, or to an empty value to turn the cache off)"
+        );
+    });
 }
 
 /// The seed of the train/validation/test split: the configured one, or one derived from the
@@ -511,6 +551,93 @@ learning_rate = 0.1
         let c = draw_noise(&clean_validation, &prepared, 0.5, 1).unwrap();
         assert_eq!(c.validation.n_flipped(), 0);
         assert_eq!(c.train, a.train);
+    }
+
+    #[test]
+    fn splits_moved_out_of_the_pool_equal_copies_of_its_rows() {
+        for extra in ["", "train_subset = 37\n", "train_subset = 500\n"] {
+            let text = CONFIG.replace("n_samples = 120\n", &format!("n_samples = 120\n{extra}"));
+            let config = parse(&text, "t.toml").unwrap();
+            let prepared = prepare_data(&config).unwrap();
+            // The splits as copies of the pool's rows, standardised with the training statistics.
+            let (pool, _) = load_source(&config).unwrap();
+            let split = &prepared.split;
+            let mut parts = [
+                pool.subset(&split.train),
+                pool.subset(&split.validation),
+                pool.subset(&split.test),
+            ];
+            let scaler = Standardizer::fit(&parts[0]);
+            for part in &mut parts {
+                scaler.apply(part);
+            }
+            let bits = |data: &Dataset| {
+                data.features
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect::<Vec<_>>()
+            };
+            for (made, copied) in [&prepared.train, &prepared.validation, &prepared.test]
+                .into_iter()
+                .zip(&parts)
+            {
+                assert_eq!(made, copied, "{extra}");
+                assert_eq!(bits(made), bits(copied), "{extra}");
+            }
+            if extra == "train_subset = 37\n" {
+                assert_eq!(prepared.train.n_samples(), 37);
+            }
+        }
+    }
+
+    #[test]
+    fn the_cache_folder_comes_from_the_environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| OsString::from(value))
+            }
+        };
+        let all = &[
+            ("LABELNOISE_CACHE_DIR", "/tmp/ln-cache"),
+            ("XDG_CACHE_HOME", "/xdg"),
+            ("HOME", "/home/u"),
+        ];
+        assert_eq!(
+            cache_dir_from(env(all)),
+            Some(PathBuf::from("/tmp/ln-cache"))
+        );
+        assert_eq!(
+            cache_dir_from(env(&[("LABELNOISE_CACHE_DIR", "rel/cache")])),
+            Some(PathBuf::from("rel/cache"))
+        );
+        // An empty value turns the cache off, whatever else is set.
+        assert_eq!(
+            cache_dir_from(env(&[
+                ("LABELNOISE_CACHE_DIR", ""),
+                ("XDG_CACHE_HOME", "/xdg"),
+                ("HOME", "/home/u")
+            ])),
+            None
+        );
+        assert_eq!(
+            cache_dir_from(env(&[("XDG_CACHE_HOME", "/xdg"), ("HOME", "/home/u")])),
+            Some(PathBuf::from("/xdg/labelnoise"))
+        );
+        // A relative or empty XDG_CACHE_HOME is ignored, as the XDG rules say.
+        let home = Some(PathBuf::from("/home/u/.cache/labelnoise"));
+        assert_eq!(
+            cache_dir_from(env(&[("XDG_CACHE_HOME", ""), ("HOME", "/home/u")])),
+            home
+        );
+        assert_eq!(
+            cache_dir_from(env(&[("XDG_CACHE_HOME", "relative"), ("HOME", "/home/u")])),
+            home
+        );
+        assert_eq!(cache_dir_from(env(&[("HOME", "")])), None);
+        assert_eq!(cache_dir_from(env(&[])), None);
     }
 
     #[test]

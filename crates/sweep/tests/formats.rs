@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 mod common;
-use common::{assert_success, sweep};
+use common::{assert_success, sweep, sweep_with_env};
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -285,6 +285,125 @@ learning_rate = 0.01
     );
     let manifest = fs::read_to_string(out.join("manifest.json")).unwrap();
     assert!(manifest.contains("\"kind\": \"cnn\""));
+}
+
+#[test]
+fn check_and_run_share_the_image_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("shapes");
+    for (class, base) in [("round", 30u8), ("square", 160)] {
+        fs::create_dir_all(root.join(class)).unwrap();
+        for i in 0..12u8 {
+            let image = image::RgbImage::from_fn(10, 10, |x, y| {
+                let v = base.wrapping_add(i * 3).wrapping_add((x * 4 + y) as u8);
+                image::Rgb([v, v / 2, 255 - v])
+            });
+            image
+                .save(root.join(class).join(format!("{i}.png")))
+                .unwrap();
+        }
+    }
+    let config = dir.path().join("shapes.toml");
+    fs::write(
+        &config,
+        format!(
+            r#"name = "shapes"
+seeds = 1
+[data]
+source = "image-folder"
+path = "{}"
+image_size = [6, 6]
+[noise]
+model = "symmetric"
+rates = [0.0]
+[targets]
+epsilons = [0.0]
+[model]
+kind = "logistic"
+[training]
+epochs = 1
+batch_size = 8
+optimizer = "sgd"
+learning_rate = 0.1
+"#,
+            root.display()
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let cache = dir.path().join("cache");
+    let with_cache = [("LABELNOISE_CACHE_DIR", cache.as_os_str())];
+    let checked = sweep_with_env(&["check", config], &with_cache);
+    assert_success(&checked);
+    let cache_files: Vec<PathBuf> = fs::read_dir(&cache)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(cache_files.len(), 1, "{cache_files:?}");
+
+    // Break an image without changing its size or modification time: only a load served by
+    // the cache still succeeds, which shows that the sweep reads the file `check` wrote.
+    let image = root.join("square/5.png");
+    let metadata = fs::metadata(&image).unwrap();
+    fs::write(&image, vec![0u8; metadata.len() as usize]).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&image)
+        .unwrap()
+        .set_modified(metadata.modified().unwrap())
+        .unwrap();
+    let out = dir.path().join("out");
+    let run = sweep_with_env(&[config, "--out", out.to_str().unwrap()], &with_cache);
+    assert_success(&run);
+    assert_eq!(fs::read_dir(&cache).unwrap().count(), 1);
+    let again = sweep_with_env(&["check", config], &with_cache);
+    assert_success(&again);
+    assert_eq!(again.stdout, checked.stdout);
+
+    // An empty LABELNOISE_CACHE_DIR turns the cache off, whatever HOME and XDG_CACHE_HOME say:
+    // the broken image is decoded and reported.
+    let home = dir.path().join("home");
+    let xdg = dir.path().join("xdg");
+    let off = sweep_with_env(
+        &["check", config],
+        &[
+            ("LABELNOISE_CACHE_DIR", "".as_ref()),
+            ("HOME", home.as_os_str()),
+            ("XDG_CACHE_HOME", xdg.as_os_str()),
+        ],
+    );
+    assert_eq!(off.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&off.stderr);
+    assert!(
+        stderr.contains(&format!("{}: cannot decode the image", image.display())),
+        "{stderr}"
+    );
+    assert!(!home.exists() && !xdg.exists());
+
+    // A cache folder that cannot be created costs only a note.
+    fs::remove_file(&image).unwrap();
+    let blocker = dir.path().join("a-file");
+    fs::write(&blocker, "").unwrap();
+    let unusable = sweep_with_env(
+        &["check", config],
+        &[("LABELNOISE_CACHE_DIR", blocker.as_os_str())],
+    );
+    assert_success(&unusable);
+    let stderr = String::from_utf8_lossy(&unusable.stderr);
+    assert_eq!(
+        stderr
+            .matches("note: the decoded images are not cached")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "cannot create the cache folder {}",
+            blocker.display()
+        )),
+        "{stderr}"
+    );
 }
 
 #[test]

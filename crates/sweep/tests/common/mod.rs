@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: running the `sweep` binary and checking its exit.
 
+use std::ffi::OsStr;
 use std::process::{Command, Output};
 
 /// A grid of 8 runs (2 rates × 2 seeds × 2 ε) that trains in a fraction of a second.
@@ -33,11 +34,20 @@ optimizer = "sgd"
 learning_rate = 0.05
 "#;
 
-/// Runs the `sweep` binary with `args`, without colours or a progress bar.
+/// Runs the `sweep` binary with `args`, without colours or a progress bar, and without the
+/// image cache (so that no test writes to the user's cache folder).
 pub fn sweep(args: &[&str]) -> Output {
+    sweep_with_env(args, &[])
+}
+
+/// [`sweep`] with the environment variables `env` set on top (`LABELNOISE_CACHE_DIR` among them
+/// to use an image cache).
+pub fn sweep_with_env(args: &[&str], env: &[(&str, &OsStr)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sweep"))
         .args(args)
         .env("NO_COLOR", "1")
+        .env("LABELNOISE_CACHE_DIR", "")
+        .envs(env.iter().copied())
         .output()
         .expect("the sweep binary runs")
 }
