@@ -268,6 +268,11 @@ pub struct RunRecord {
     pub projection: Vec<ProjectionRow>,
     /// Wall-clock seconds the run took (kept out of the CSVs, which must not depend on timing).
     pub seconds: f64,
+    /// Of those, the seconds spent in training steps (batches, forward, backward, update), the
+    /// per-epoch evaluation excluded; 0 for a run that failed before training. Records written
+    /// before this field existed read as 0.
+    #[serde(default)]
+    pub training_seconds: f64,
 }
 
 /// Trains the run `spec` on `prepared` with the noisy labels of its group.
@@ -331,6 +336,7 @@ pub fn run_one(
         calibration,
         projection,
         seconds: started.elapsed().as_secs_f64(),
+        training_seconds: outcome.training_seconds,
     })
 }
 
@@ -369,6 +375,7 @@ pub fn failed_record(
         calibration: Vec::new(),
         projection: Vec::new(),
         seconds,
+        training_seconds: 0.0,
     }
 }
 

@@ -133,6 +133,18 @@ fn rerunning_skips_finished_runs_and_resumes_missing_ones() {
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(records.len(), 8);
+    // Each record times its run, and within that its training steps.
+    for path in &records {
+        let record: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+        let (seconds, training) = (
+            record["seconds"].as_f64().unwrap(),
+            record["training_seconds"].as_f64().unwrap(),
+        );
+        assert!(
+            0.0 < training && training <= seconds,
+            "{path:?}: {training} of {seconds} s"
+        );
+    }
     fs::remove_file(&records[3]).unwrap();
     let third = run_tiny(&config, &out, &["--jobs", "1"]);
     assert!(
