@@ -104,34 +104,44 @@ impl Geometry {
 
     /// Unfolds one image (`C × H × W`) into `patch × pixels`: row `(c, i, j)` holds, for every
     /// output pixel, the input pixel its kernel tap (i, j) of channel c reads; padding reads 0.
-    fn unfold(&self, image: &[f32], out: &mut [f32]) {
-        let (k, pixels) = (self.kernel, self.pixels());
+    /// `padded` is scratch of `C × (H + 2p) × (W + 2p)` values whose border is zero (the image is
+    /// copied into its interior), so every line of the unfolded matrix is one contiguous copy.
+    fn unfold(&self, image: &[f32], padded: &mut [f32], out: &mut [f32]) {
+        let (k, pixels, p) = (self.kernel, self.pixels(), self.padding);
+        let (padded_height, padded_width) = (self.height + 2 * p, self.width + 2 * p);
+        let padded_plane = padded_height * padded_width;
+        for (source, target) in image
+            .chunks_exact(self.height * self.width)
+            .zip(padded.chunks_exact_mut(padded_plane))
+        {
+            for (line, padded_line) in source
+                .chunks_exact(self.width)
+                .zip(target[p * padded_width..].chunks_exact_mut(padded_width))
+            {
+                padded_line[p..p + self.width].copy_from_slice(line);
+            }
+        }
         for c in 0..self.channels {
-            let plane = &image[c * self.height * self.width..][..self.height * self.width];
+            let plane = &padded[c * padded_plane..][..padded_plane];
             for i in 0..k {
                 for j in 0..k {
                     let row = &mut out[((c * k + i) * k + j) * pixels..][..pixels];
-                    let columns = self.valid_columns(j);
-                    for y in 0..self.out_height {
-                        let line = &mut row[y * self.out_width..][..self.out_width];
-                        match (y + i)
-                            .checked_sub(self.padding)
-                            .filter(|&r| r < self.height)
-                        {
-                            Some(r) => {
-                                let source = &plane[r * self.width..][..self.width];
-                                line[..columns.start].fill(0.0);
-                                line[columns.end..].fill(0.0);
-                                let shift = columns.start + j - self.padding;
-                                line[columns.clone()]
-                                    .copy_from_slice(&source[shift..shift + columns.len()]);
-                            }
-                            None => line.fill(0.0),
-                        }
+                    for (y, line) in row.chunks_exact_mut(self.out_width).enumerate() {
+                        line.copy_from_slice(
+                            &plane[(y + i) * padded_width + j..][..self.out_width],
+                        );
                     }
                 }
             }
         }
+    }
+
+    /// Scratch for [`Geometry::unfold`]: the image with its zero border.
+    fn padded_scratch(&self) -> Vec<f32> {
+        vec![
+            0.0;
+            self.channels * (self.height + 2 * self.padding) * (self.width + 2 * self.padding)
+        ]
     }
 
     /// Adds an unfolded gradient (`patch × pixels`) back onto its input pixels (`C × H × W`).
@@ -209,6 +219,7 @@ impl CustomOp3 for Conv2d {
         }
         let (pixels, patch) = (g.pixels(), g.patch());
         let mut unfolded = vec![0.0; patch * pixels];
+        let mut padded = g.padded_scratch();
         let mut out = vec![0.0; g.batch * g.outputs * pixels];
         for (image, out) in input
             .chunks_exact(g.image_len())
@@ -217,7 +228,7 @@ impl CustomOp3 for Conv2d {
             for (plane, &b) in out.chunks_exact_mut(pixels).zip(bias) {
                 plane.fill(b);
             }
-            g.unfold(image, &mut unfolded);
+            g.unfold(image, &mut padded, &mut unfolded);
             matmul(
                 out,
                 Operand::new(kernel, g.outputs, patch),
@@ -245,6 +256,7 @@ impl CustomOp3 for Conv2d {
         let (grad_kernel, grad_bias, grad_input) = with_values(input, |input| {
             with_values(grad_output, |grad_output| {
                 let mut unfolded = vec![0.0; patch * pixels];
+                let mut padded = g.padded_scratch();
                 let mut grad_kernel = vec![0.0; g.outputs * patch];
                 let mut grad_bias = vec![0.0f32; g.outputs];
                 let mut grad_input = vec![0.0; if input_needs_gradient { input.len() } else { 0 }];
@@ -256,7 +268,7 @@ impl CustomOp3 for Conv2d {
                     for (sum, plane) in grad_bias.iter_mut().zip(grad.chunks_exact(pixels)) {
                         *sum += plane.iter().sum::<f32>();
                     }
-                    g.unfold(image, &mut unfolded);
+                    g.unfold(image, &mut padded, &mut unfolded);
                     matmul(
                         &mut grad_kernel,
                         Operand::new(grad, g.outputs, pixels),
