@@ -316,6 +316,115 @@ fn pool_geometry(dims: &[usize]) -> candle_core::Result<(usize, usize, usize, us
     Ok((batch * channels, height, width, height / 2, width / 2))
 }
 
+/// Appends `max(0, ·)` of the 2×2 max-pool of one `height × width` plane whose rows start
+/// `stride` values apart to `out`, row by row; `column_max` is scratch of `2·(width/2)` values.
+fn relu_max_pool_plane(
+    plane: &[f32],
+    height: usize,
+    width: usize,
+    stride: usize,
+    column_max: &mut [f32],
+    out: &mut Vec<f32>,
+) {
+    let out_width = width / 2;
+    for y in 0..height / 2 {
+        let top = &plane[2 * y * stride..][..2 * out_width];
+        let bottom = &plane[(2 * y + 1) * stride..][..2 * out_width];
+        // The maximum of each column pair first (contiguous, so vectorised), then of
+        // neighbouring columns.
+        for ((m, &t), &b) in column_max.iter_mut().zip(top).zip(bottom) {
+            *m = t.max(b);
+        }
+        out.extend(column_max.chunks_exact(2).map(|m| m[0].max(m[1]).max(0.0)));
+    }
+}
+
+/// Reused buffers of [`conv_relu_pool`] for one layer.
+#[derive(Debug, Default)]
+pub(crate) struct ConvScratch {
+    padded: Vec<f32>,
+    unfolded: Vec<f32>,
+    conv: Vec<f32>,
+    column_max: Vec<f32>,
+}
+
+/// One image (`[C, H, W]` = `shape`) through a 3×3 convolution with padding 1 (`kernel
+/// [O, C, 3, 3]`, `bias [O]`), then ReLU and the 2×2 max-pool, appended to `out`
+/// (`O × H/2 × W/2`). Forward only, on plain buffers, with the kernels of [`conv2d`] and
+/// [`relu_max_pool2`], so it gives their numbers without building tensors: the CNN's evaluation.
+/// `scratch` must serve this layer only (its zero border depends on the shape).
+pub(crate) fn conv_relu_pool(
+    image: &[f32],
+    shape: [usize; 3],
+    kernel: &[f32],
+    bias: &[f32],
+    threads: Threads,
+    scratch: &mut ConvScratch,
+    out: &mut Vec<f32>,
+) {
+    let [channels, height, width] = shape;
+    let outputs = bias.len();
+    let g = Geometry {
+        batch: 1,
+        channels,
+        height,
+        width,
+        outputs,
+        kernel: 3,
+        padding: 1,
+        out_height: height,
+        out_width: width,
+    };
+    // The convolution is computed over the padded width: output row y holds W + 2 values, the
+    // last two of which are never read. Each row of the unfolded matrix is then one contiguous
+    // slice of the padded image instead of H short ones.
+    let padded_width = width + 2;
+    let padded_plane = (height + 2) * padded_width;
+    let (pixels, patch) = (height * padded_width, g.patch());
+    if scratch.padded.is_empty() {
+        // Two spare values past the last plane: the last taps' slices run that far.
+        scratch.padded = vec![0.0; channels * padded_plane + 2];
+        scratch.unfolded = vec![0.0; patch * pixels];
+        scratch.column_max = vec![0.0; 2 * (width / 2)];
+    }
+    for (source, target) in image
+        .chunks_exact(height * width)
+        .zip(scratch.padded.chunks_exact_mut(padded_plane))
+    {
+        for (line, padded_line) in source
+            .chunks_exact(width)
+            .zip(target[padded_width..].chunks_exact_mut(padded_width))
+        {
+            padded_line[1..=width].copy_from_slice(line);
+        }
+    }
+    for (tap, row) in scratch.unfolded.chunks_exact_mut(pixels).enumerate() {
+        let (c, i, j) = (tap / 9, tap / 3 % 3, tap % 3);
+        row.copy_from_slice(&scratch.padded[c * padded_plane + i * padded_width + j..][..pixels]);
+    }
+    scratch.conv.clear();
+    for &b in bias {
+        scratch.conv.extend(std::iter::repeat_n(b, pixels));
+    }
+    matmul(
+        &mut scratch.conv,
+        Operand::new(kernel, outputs, patch),
+        Operand::new(&scratch.unfolded, patch, pixels),
+        true,
+        threads,
+    );
+    for plane in scratch.conv.chunks_exact(pixels) {
+        relu_max_pool_plane(
+            plane,
+            height,
+            width,
+            padded_width,
+            &mut scratch.column_max,
+            out,
+        );
+    }
+}
+
 struct ReluMaxPool2;
 
 impl CustomOp1 for ReluMaxPool2 {
@@ -333,16 +442,7 @@ impl CustomOp1 for ReluMaxPool2 {
         let mut out = Vec::with_capacity(planes * out_height * out_width);
         let mut column_max = vec![0.0f32; 2 * out_width];
         for plane in input.chunks_exact(height * width) {
-            for y in 0..out_height {
-                let top = &plane[2 * y * width..][..2 * out_width];
-                let bottom = &plane[(2 * y + 1) * width..][..2 * out_width];
-                // The maximum of each column pair first (contiguous, so vectorised), then of
-                // neighbouring columns.
-                for ((m, &t), &b) in column_max.iter_mut().zip(top).zip(bottom) {
-                    *m = t.max(b);
-                }
-                out.extend(column_max.chunks_exact(2).map(|m| m[0].max(m[1]).max(0.0)));
-            }
+            relu_max_pool_plane(plane, height, width, width, &mut column_max, &mut out);
         }
         let dims = layout.dims();
         Ok((

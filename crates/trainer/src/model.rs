@@ -2,6 +2,9 @@
 
 use candle_core::{Device, Result, Tensor, Var};
 
+use crate::conv::{ConvScratch, conv_relu_pool};
+use crate::kernels::{Operand, Threads, matmul};
+use crate::network::log_softmax_rows;
 use crate::optim::Parameter;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -280,6 +283,7 @@ pub(crate) struct ConvNet {
     cnn: Cnn,
     vars: Vec<Var>,
     parameters: Vec<Parameter>,
+    threads: Threads,
 }
 
 impl ConvNet {
@@ -293,6 +297,7 @@ impl ConvNet {
             cnn,
             vars,
             parameters,
+            threads: Threads::from_environment(),
         })
     }
 
@@ -300,19 +305,11 @@ impl ConvNet {
         &mut self.parameters
     }
 
-    /// Floats held per input image by a forward pass: its copy of the input, each block's
-    /// convolution output and pooled output (the unfolded input is one image at a time), and the
-    /// logits.
+    /// Floats held per input image by an evaluation: its pooled features and logits (each image
+    /// goes through the convolutions on its own, in reused buffers).
     pub(crate) fn floats_per_row(&self) -> usize {
-        let [channels, height, width] = self.cnn.shape;
-        let [c1, c2] = [self.cnn.convs[0].0.dim(0), self.cnn.convs[1].0.dim(0)];
-        let (c1, c2) = (c1.unwrap_or(1), c2.unwrap_or(1));
-        let (pixels, pooled) = (height * width, (height / 2) * (width / 2));
-        let block = |output: usize, pixels: usize| output * pixels + output * pixels / 4;
-        channels * pixels
-            + block(c1, pixels)
-            + block(c2, pooled)
-            + self.cnn.head.0.dim(1).unwrap_or(1)
+        self.parameters[4].value.len() / self.parameters[5].value.len()
+            + self.parameters[5].value.len()
     }
 
     /// One training step's forward and backward pass on `labels.len()` rows of `inputs`: leaves
@@ -354,16 +351,53 @@ impl ConvNet {
     }
 
     /// Log-softmax of the logits of `rows` rows of `inputs`, appended to `out` row-major.
-    pub(crate) fn log_probs_into(
-        &self,
-        inputs: &[f32],
-        rows: usize,
-        out: &mut Vec<f32>,
-    ) -> Result<()> {
-        let x = Tensor::from_slice(inputs, (rows, inputs.len() / rows.max(1)), &Device::Cpu)?;
-        let log_probs = candle_nn::ops::log_softmax(&self.cnn.forward(&x)?, 1)?;
-        out.extend(log_probs.flatten_all()?.to_vec1::<f32>()?);
-        Ok(())
+    ///
+    /// Forward only, on the parameters' plain buffers: each image goes through both blocks with
+    /// the training ops' own kernels ([`crate::conv::conv_relu_pool`]), then the head takes the
+    /// whole chunk in one product. No tensor, graph or per-op allocation is made.
+    pub(crate) fn log_probs_into(&self, inputs: &[f32], rows: usize, out: &mut Vec<f32>) {
+        let [channels, height, width] = self.cnn.shape;
+        let [kernel_1, bias_1, kernel_2, bias_2, head, head_bias] = &self.parameters[..] else {
+            unreachable!("the CNN has six parameters")
+        };
+        let (channels_1, n_classes) = (bias_1.value.len(), head_bias.value.len());
+        let flattened = head.value.len() / n_classes;
+        let mut scratch = [ConvScratch::default(), ConvScratch::default()];
+        let mut pooled = Vec::new();
+        let mut features = Vec::with_capacity(rows * flattened);
+        for image in inputs.chunks_exact(channels * height * width) {
+            pooled.clear();
+            conv_relu_pool(
+                image,
+                [channels, height, width],
+                &kernel_1.value,
+                &bias_1.value,
+                self.threads,
+                &mut scratch[0],
+                &mut pooled,
+            );
+            conv_relu_pool(
+                &pooled,
+                [channels_1, height / 2, width / 2],
+                &kernel_2.value,
+                &bias_2.value,
+                self.threads,
+                &mut scratch[1],
+                &mut features,
+            );
+        }
+        let mut logits = Vec::with_capacity(rows * n_classes);
+        for _ in 0..rows {
+            logits.extend_from_slice(&head_bias.value);
+        }
+        matmul(
+            &mut logits,
+            Operand::new(&features, rows, flattened),
+            Operand::new(&head.value, flattened, n_classes),
+            true,
+            self.threads,
+        );
+        log_softmax_rows(&logits, n_classes, out);
     }
 }
 
@@ -413,6 +447,34 @@ mod tests {
             error.to_string().contains("a CNN needs image data"),
             "{error}"
         );
+    }
+
+    /// The CNN's evaluation on plain buffers gives the log-probabilities of its candle forward
+    /// pass (the one training differentiates), odd image sizes included.
+    #[test]
+    fn cnn_evaluation_matches_its_candle_forward_pass() {
+        for shape in [[1, 8, 8], [2, 7, 9]] {
+            let n_features: usize = shape.iter().product();
+            let cnn = Cnn::new(shape, [3, 5], 4, 11).unwrap();
+            let rows = 6;
+            let inputs: Vec<f32> = (0..rows * n_features)
+                .map(|i| ((i * 7919) % 997) as f32 / 498.5 - 1.0)
+                .collect();
+            let x = Tensor::from_slice(&inputs, (rows, n_features), &Device::Cpu).unwrap();
+            let expected: Vec<f32> = candle_nn::ops::log_softmax(&cnn.forward(&x).unwrap(), 1)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            let net = ConvNet::new(cnn).unwrap();
+            let mut ours = Vec::new();
+            net.log_probs_into(&inputs, rows, &mut ours);
+            assert_eq!(ours.len(), expected.len());
+            for (a, b) in ours.iter().zip(&expected) {
+                assert!((a - b).abs() < 1e-5, "{shape:?}: {a} vs {b}");
+            }
+        }
     }
 
     #[test]

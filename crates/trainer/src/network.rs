@@ -12,6 +12,15 @@ use crate::optim::AnyOptimizer;
 /// activations per row, so memory stays bounded whatever the split's size or the model's width.
 const EVAL_CHUNK_BYTES: usize = 16 << 20;
 
+/// Appends the log-softmax of each row of `logits` (`n_classes` values a row) to `out`.
+pub(crate) fn log_softmax_rows(logits: &[f32], n_classes: usize, out: &mut Vec<f32>) {
+    for row in logits.chunks_exact(n_classes) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let log_sum = max + row.iter().map(|&z| (z - max).exp()).sum::<f32>().ln();
+        out.extend(row.iter().map(|&z| z - log_sum));
+    }
+}
+
 /// A model in training.
 #[derive(Debug)]
 pub(crate) enum Network {
@@ -92,14 +101,9 @@ impl Network {
             match self {
                 Network::Dense(net) => {
                     let logits = net.forward(chunk, rows);
-                    let n_classes = logits.len() / rows;
-                    for row in logits.chunks_exact(n_classes) {
-                        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                        let log_sum = max + row.iter().map(|&z| (z - max).exp()).sum::<f32>().ln();
-                        out.extend(row.iter().map(|&z| z - log_sum));
-                    }
+                    log_softmax_rows(logits, logits.len() / rows, &mut out);
                 }
-                Network::Conv(net) => net.log_probs_into(chunk, rows, &mut out)?,
+                Network::Conv(net) => net.log_probs_into(chunk, rows, &mut out),
             }
         }
         Ok(out)
