@@ -141,6 +141,11 @@ pub enum DataError {
         /// What is allowed.
         allowed: &'static str,
     },
+    /// A setting of the experiment does not fit the data that were read (a CNN on images too
+    /// small for it, a subset larger than its split, …). The message is complete: it names the
+    /// experiment file, the line and the key, and says what is allowed.
+    #[error("{0}")]
+    Setting(String),
 }
 
 #[cfg(test)]

@@ -130,6 +130,48 @@ pub fn load_image_folder_cached(
     Ok(CachedImageFolder { dataset, cache })
 }
 
+/// Loads an image folder that comes with its own test split: the training images from
+/// `train_root` and the test images from `test_root`, each laid out as `<class>/<image>` and
+/// each loaded (and cached in `cache_dir`) as [`load_image_folder_cached`] loads one folder.
+///
+/// Both folders must hold the same class folders, so that a label means the same class in both:
+/// the two are listed before any image is decoded, and a test folder whose class folders differ
+/// is an error naming both lists. Every other error is that of loading either folder alone, the
+/// training folder's first.
+pub fn load_image_folder_split_cached(
+    train_root: &Path,
+    test_root: &Path,
+    width: u32,
+    height: u32,
+    grayscale: bool,
+    cache_dir: Option<&Path>,
+) -> Result<(CachedImageFolder, CachedImageFolder), DataError> {
+    DecodeSettings::new(width, height, grayscale)?;
+    let train_classes = list_image_folder(train_root)?.class_folders;
+    let test_classes = list_image_folder(test_root)?.class_folders;
+    if train_classes != test_classes {
+        let names = |classes: &[std::ffi::OsString]| {
+            classes
+                .iter()
+                .map(|name| format!("`{}`", name.to_string_lossy()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(DataError::File {
+            path: test_root.display().to_string(),
+            message: format!(
+                "its class folders are {}, but those of the training folder {} are {}; the test folder needs the same class folders",
+                names(&test_classes),
+                train_root.display(),
+                names(&train_classes)
+            ),
+        });
+    }
+    let train = load_image_folder_cached(train_root, width, height, grayscale, cache_dir)?;
+    let test = load_image_folder_cached(test_root, width, height, grayscale, cache_dir)?;
+    Ok((train, test))
+}
+
 /// The SHA-256 naming the cache file of `listing` decoded with `settings`; an error when an
 /// image's modification time cannot be read, without which a changed image could go unnoticed.
 fn cache_key(listing: &Listing, settings: &DecodeSettings) -> Result<[u8; DIGEST_LEN], String> {
@@ -664,6 +706,97 @@ mod tests {
             }
         }
         assert_eq!(fs::read_to_string(&blocker).unwrap(), "a file");
+    }
+
+    /// `root/<train>/<class>/` and `root/<test>/<class>/` with 4 and 2 distinct images a class.
+    fn split_folder(train: &str, test: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("pets");
+        for (part, per_class, offset) in [(train, 4u8, 0u8), (test, 2, 100)] {
+            for (class, base) in [("cats", 10u8), ("dogs", 120)] {
+                let folder = root.join(part).join(class);
+                fs::create_dir_all(&folder).unwrap();
+                for i in 0..per_class {
+                    image(base + offset / 4 + i * 9)
+                        .save(folder.join(format!("{part}-{i}.png")))
+                        .unwrap();
+                }
+            }
+        }
+        (dir, root)
+    }
+
+    #[test]
+    fn a_folder_with_its_own_split_is_found_and_both_parts_are_cached() {
+        for (train, test) in crate::IMAGE_FOLDER_SPLIT_NAMES {
+            let (dir, root) = split_folder(train, test);
+            let split = crate::find_image_folder_split(&root).unwrap();
+            assert_eq!(
+                split,
+                crate::ImageFolderSplit {
+                    train: root.join(train),
+                    test: root.join(test),
+                }
+            );
+            let cache = dir.path().join("cache");
+            let load = || {
+                load_image_folder_split_cached(&split.train, &split.test, 4, 3, false, Some(&cache))
+                    .unwrap()
+            };
+            let (first_train, first_test) = load();
+            assert!(
+                matches!(first_train.cache, CacheStatus::Stored(_)),
+                "{train}"
+            );
+            assert!(matches!(first_test.cache, CacheStatus::Stored(_)), "{test}");
+            assert_eq!(fs::read_dir(&cache).unwrap().count(), 2);
+            let (second_train, second_test) = load();
+            assert!(matches!(second_train.cache, CacheStatus::Hit(_)), "{train}");
+            assert!(matches!(second_test.cache, CacheStatus::Hit(_)), "{test}");
+            for (loaded, folder) in [(second_train, &split.train), (second_test, &split.test)] {
+                assert_eq!(
+                    loaded.dataset,
+                    load_image_folder(folder, 4, 3, false).unwrap()
+                );
+            }
+            assert_eq!(first_train.dataset.n_samples(), 8);
+            assert_eq!(first_test.dataset.n_samples(), 4);
+            assert_eq!(first_test.dataset.class_names, ["cats", "dogs"]);
+        }
+        // Half a pair is not a split: its folder is a class like any other.
+        let (_dir, root) = split_folder("train", "valid");
+        assert_eq!(crate::find_image_folder_split(&root), None);
+        let (_dir, root) = folder();
+        assert_eq!(crate::find_image_folder_split(&root), None);
+    }
+
+    #[test]
+    fn a_test_folder_with_other_classes_is_refused_before_decoding() {
+        let (dir, root) = split_folder("train", "test");
+        let (train, test) = (root.join("train"), root.join("test"));
+        fs::rename(test.join("dogs"), test.join("wolves")).unwrap();
+        let cache = dir.path().join("cache");
+        let error =
+            load_image_folder_split_cached(&train, &test, 4, 3, false, Some(&cache)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{}: its class folders are `cats`, `wolves`, but those of the training folder {} are `cats`, `dogs`; the test folder needs the same class folders",
+                test.display(),
+                train.display()
+            )
+        );
+        assert!(!cache.exists(), "nothing is decoded or cached");
+        // A missing test folder is reported as any missing image folder.
+        let missing = root.join("absent");
+        assert_eq!(
+            load_image_folder_split_cached(&train, &missing, 4, 3, false, None)
+                .unwrap_err()
+                .to_string(),
+            load_image_folder(&missing, 4, 3, false)
+                .unwrap_err()
+                .to_string()
+        );
     }
 
     #[test]

@@ -54,6 +54,35 @@ pub fn load_image_folder(
     decode_listing(root, listing, &settings)
 }
 
+/// The pairs of sub-folder names that mark an image folder shipping its own split, in the order
+/// they are looked for: `train/` and `test/`, or `training_set/` and `test_set/` (the layout of
+/// the common cats-versus-dogs download). Names are compared exactly, case included.
+pub const IMAGE_FOLDER_SPLIT_NAMES: [(&str, &str); 2] =
+    [("train", "test"), ("training_set", "test_set")];
+
+/// The training and test folders of an image folder that ships its own split, each laid out as
+/// `<class>/<image>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageFolderSplit {
+    /// The folder of training images (`root/train` or `root/training_set`).
+    pub train: PathBuf,
+    /// The folder of test images (`root/test` or `root/test_set`).
+    pub test: PathBuf,
+}
+
+/// The split `root` ships, if it has both folders of one of the [`IMAGE_FOLDER_SPLIT_NAMES`]
+/// pairs; `None` for a plain `root/<class>/<image>` folder (or one with only half of a pair,
+/// whose sub-folders are then classes like any other).
+pub fn find_image_folder_split(root: &Path) -> Option<ImageFolderSplit> {
+    IMAGE_FOLDER_SPLIT_NAMES
+        .iter()
+        .map(|(train, test)| ImageFolderSplit {
+            train: root.join(train),
+            test: root.join(test),
+        })
+        .find(|split| split.train.is_dir() && split.test.is_dir())
+}
+
 /// The checked decode settings of one load.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DecodeSettings {

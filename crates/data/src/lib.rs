@@ -20,8 +20,12 @@ pub use cifar::{Cifar100Labels, load_cifar10, load_cifar100};
 pub use dataset::{DataError, Dataset, numbered_class_names};
 pub use digits::digits;
 pub use idx::{IdxFiles, find_idx_files, load_idx};
-pub use image_cache::{CacheStatus, CachedImageFolder, load_image_folder_cached};
-pub use image_folder::load_image_folder;
+pub use image_cache::{
+    CacheStatus, CachedImageFolder, load_image_folder_cached, load_image_folder_split_cached,
+};
+pub use image_folder::{
+    IMAGE_FOLDER_SPLIT_NAMES, ImageFolderSplit, find_image_folder_split, load_image_folder,
+};
 pub use split::{
     Split, SplitParams, Standardizer, stratified_split, stratified_subset, stratified_subset_of,
 };

@@ -1,11 +1,13 @@
 //! Reading result CSVs back, so aggregates, charts and the report can be rebuilt from them alone.
 
+use std::collections::HashMap;
 use std::io::Read;
 
 use serde::de::DeserializeOwned;
 
 use crate::ReportError;
-use crate::csv_out::CsvRow;
+use crate::csv_out::{CsvRow, format_float};
+use crate::rows::{EpochRow, RunRow};
 
 /// Reads the rows of a CSV written by [`write_csv`](crate::write_csv). `file` names the input in
 /// error messages. The header must be exactly `R::header()`; a cell that does not parse is an
@@ -14,18 +16,25 @@ pub fn read_csv<R: CsvRow + DeserializeOwned>(
     input: impl Read,
     file: &str,
 ) -> Result<Vec<R>, ReportError> {
-    let error = |line: u64, message: String| ReportError::Input {
-        file: file.to_string(),
-        line,
-        message,
-    };
+    Ok(read_csv_lines(input, file)?
+        .into_iter()
+        .map(|(_, row)| row)
+        .collect())
+}
+
+/// [`read_csv`], each row with the 1-based line it starts on (the header is line 1), so that
+/// checks of the rows ([`check_runs`], [`check_epochs`]) can name the line of a bad one.
+pub fn read_csv_lines<R: CsvRow + DeserializeOwned>(
+    input: impl Read,
+    file: &str,
+) -> Result<Vec<(u64, R)>, ReportError> {
+    let error = |line: u64, message: String| input_error(file, line, message);
     let mut reader = csv::ReaderBuilder::new().from_reader(input);
-    let header: Vec<String> = reader
+    let header_record = reader
         .headers()
         .map_err(|e| error(1, e.to_string()))?
-        .iter()
-        .map(String::from)
-        .collect();
+        .clone();
+    let header: Vec<String> = header_record.iter().map(String::from).collect();
     let expected = R::header();
     if header != expected {
         return Err(error(
@@ -37,32 +46,160 @@ pub fn read_csv<R: CsvRow + DeserializeOwned>(
             ),
         ));
     }
+    let describe = |e: &csv::Error| match e.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => match err.field() {
+            Some(field) => format!(
+                "column `{}`: {}",
+                expected.get(field as usize).map_or("?", String::as_str),
+                err.kind()
+            ),
+            None => err.kind().to_string(),
+        },
+        _ => e.to_string(),
+    };
     let mut rows = Vec::new();
-    for result in reader.deserialize::<R>() {
-        let row = result.map_err(|e| {
+    for result in reader.records() {
+        let record = result.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
-            let message = match e.kind() {
-                csv::ErrorKind::Deserialize { err, .. } => match err.field() {
-                    Some(field) => format!(
-                        "column `{}`: {}",
-                        expected.get(field as usize).map_or("?", String::as_str),
-                        err.kind()
-                    ),
-                    None => err.kind().to_string(),
-                },
-                _ => e.to_string(),
-            };
-            error(line, message)
+            error(line, describe(&e))
         })?;
-        rows.push(row);
+        let line = record.position().map_or(0, |p| p.line());
+        let row = record
+            .deserialize::<R>(Some(&header_record))
+            .map_err(|e| error(line, describe(&e)))?;
+        rows.push((line, row));
     }
     Ok(rows)
+}
+
+fn input_error(file: &str, line: u64, message: String) -> ReportError {
+    ReportError::Input {
+        file: file.to_string(),
+        line,
+        message,
+    }
+}
+
+/// An error unless `value` of `column` is a fraction in [0, 1].
+fn check_fraction(
+    file: &str,
+    line: u64,
+    column: &str,
+    value: Option<f64>,
+) -> Result<(), ReportError> {
+    match value {
+        Some(v) if !(0.0..=1.0).contains(&v) => Err(input_error(
+            file,
+            line,
+            format!(
+                "column `{column}`: {v} is outside [0, 1]: accuracies, shares, rates and ε are \
+                 fractions, and a sweep writes no other value"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses runs that a sweep could not have written: the same run (noise model, rate, seed, ε) or
+/// the same `run_id` twice (a duplicate would count one seed twice and narrow every interval), a
+/// rate, ε, accuracy or share outside [0, 1], or a row that `identity` rejects (for a sweep, a
+/// `run_id` that is not the hash of the row's settings); the error names `file` and the line.
+/// An empty `runs` passes: whether a table may be empty is the caller's call.
+pub fn check_runs(
+    runs: &[(u64, RunRow)],
+    file: &str,
+    identity: impl Fn(&RunRow) -> Result<(), String>,
+) -> Result<(), ReportError> {
+    let mut seen_settings: HashMap<(String, String, u64, String), u64> = HashMap::new();
+    let mut seen_ids: HashMap<&str, u64> = HashMap::new();
+    for (line, run) in runs {
+        let line = *line;
+        for (column, value) in [
+            ("noise_rate", Some(run.noise_rate)),
+            ("epsilon", Some(run.epsilon)),
+            ("realised_noise_rate", Some(run.realised_noise_rate)),
+            ("test_accuracy", run.test_accuracy),
+            ("best_test_accuracy", run.best_test_accuracy),
+            ("val_selected_test_accuracy", run.val_selected_test_accuracy),
+            ("test_ece", run.test_ece),
+            ("train_accuracy_noisy", run.train_accuracy_noisy),
+            ("train_accuracy_clean", run.train_accuracy_clean),
+            ("memorised_share", run.memorised_share),
+        ] {
+            check_fraction(file, line, column, value)?;
+        }
+        let key = (
+            run.noise_model.clone(),
+            format_float(run.noise_rate),
+            run.seed,
+            format_float(run.epsilon),
+        );
+        if let Some(first) = seen_settings.insert(key, line) {
+            return Err(input_error(
+                file,
+                line,
+                format!(
+                    "the run with noise model {}, noise rate {}, seed {} and ε {} is listed again \
+                     (first on line {first}): a sweep writes each run once, and a duplicate \
+                     would count one seed twice",
+                    run.noise_model, run.noise_rate, run.seed, run.epsilon
+                ),
+            ));
+        }
+        if let Some(first) = seen_ids.insert(&run.run_id, line) {
+            return Err(input_error(
+                file,
+                line,
+                format!(
+                    "run_id `{}` is listed again (first on line {first}): a sweep writes each \
+                     run once",
+                    run.run_id
+                ),
+            ));
+        }
+        identity(run).map_err(|message| input_error(file, line, message))?;
+    }
+    Ok(())
+}
+
+/// Refuses epochs that a sweep could not have written: the same (`run_id`, epoch) twice, or an
+/// accuracy, share or ECE outside [0, 1]; the error names `file` and the line.
+pub fn check_epochs(epochs: &[(u64, EpochRow)], file: &str) -> Result<(), ReportError> {
+    let mut seen: HashMap<(&str, usize), u64> = HashMap::new();
+    for (line, epoch) in epochs {
+        let line = *line;
+        for (column, value) in [
+            ("noise_rate", Some(epoch.noise_rate)),
+            ("epsilon", Some(epoch.epsilon)),
+            ("train_accuracy_noisy", Some(epoch.train_accuracy_noisy)),
+            ("train_accuracy_clean", Some(epoch.train_accuracy_clean)),
+            ("memorised_share", epoch.memorised_share),
+            ("corrected_share", epoch.corrected_share),
+            ("validation_accuracy", epoch.validation_accuracy),
+            ("test_accuracy", Some(epoch.test_accuracy)),
+            ("test_ece", Some(epoch.test_ece)),
+        ] {
+            check_fraction(file, line, column, value)?;
+        }
+        if let Some(first) = seen.insert((&epoch.run_id, epoch.epoch), line) {
+            return Err(input_error(
+                file,
+                line,
+                format!(
+                    "epoch {} of run `{}` is listed again (first on line {first}): a sweep writes \
+                     each epoch once",
+                    epoch.epoch, epoch.run_id
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rows::{RunRow, RunStatusLabel};
+    use crate::rows::RunStatusLabel;
     use crate::write_csv;
 
     fn run() -> RunRow {

@@ -11,7 +11,8 @@ use crate::rows::{CalibrationRow, EpochRow, ProjectionRow, RunRow};
 use crate::stats::{estimate, sorted_unique};
 
 /// The paired gain of `metric` (a paired summary metric) over hard targets on the grid of noise
-/// rates × ε > 0 of `paired`.
+/// rates × ε > 0 of `paired`; a cell's interval only where it can be judged
+/// ([`Estimate::interval_estimable`](crate::Estimate::interval_estimable)).
 pub fn gain_heatmap(paired: &[PairedRow], metric: &str, title: &str) -> GainHeatmap {
     let model = paired.first().map(|p| p.noise_model.clone());
     let rows: Vec<&PairedRow> = paired
@@ -21,12 +22,17 @@ pub fn gain_heatmap(paired: &[PairedRow], metric: &str, title: &str) -> GainHeat
     let cells = rows
         .iter()
         .filter_map(|row| {
-            row.difference(metric).map(|e| HeatmapCell {
-                rate: row.noise_rate,
-                epsilon: row.epsilon,
-                mean: e.mean,
-                low: e.ci_low,
-                high: e.ci_high,
+            row.difference(metric).map(|e| {
+                // An interval that cannot be judged (too few pairs, no spread) is left out, so
+                // the cell is drawn muted, like one whose interval contains 0.
+                let interval = e.interval_estimable().ok();
+                HeatmapCell {
+                    rate: row.noise_rate,
+                    epsilon: row.epsilon,
+                    mean: e.mean,
+                    low: interval.map(|i| i.0),
+                    high: interval.map(|i| i.1),
+                }
             })
         })
         .collect();

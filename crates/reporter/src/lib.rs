@@ -22,15 +22,15 @@ pub use charts::{
     ReliabilityPanel, accuracy_vs_noise_chart, auto_y_range, epsilon_colour, epsilon_label,
     epsilon_rank, metric_vs_noise_series, series_colour,
 };
-pub use csv_in::read_csv;
+pub use csv_in::{check_epochs, check_runs, read_csv, read_csv_lines};
 pub use csv_out::{CsvRow, format_float, write_csv};
 pub use figures::{curves_chart, gain_heatmap, penultimate_chart, reliability_chart};
 pub use page::{PageChart, ReportContext, ReportPage, headline, report_markdown};
 pub use paired::{PairedRow, paired_differences};
 pub use rows::{CalibrationRow, EpochRow, ProjectionRow, RunRow, RunStatusLabel};
 pub use stats::{
-    BOOTSTRAP_MIN_SAMPLES, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, Estimate, bootstrap_interval,
-    estimate, student_t_975, trapezoid_area,
+    BOOTSTRAP_MIN_SAMPLES, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, Estimate, MIN_SAMPLES_FOR_INTERVAL,
+    NoInterval, bootstrap_interval, estimate, student_t_975, trapezoid_area,
 };
 pub use summary::{SUMMARY_METRICS, SummaryMetric, SummaryRow, paired_metrics, summarise};
 pub use tables::{accuracy_table, auc_table, best_epsilon_table, paired_gain_table};

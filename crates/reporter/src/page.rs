@@ -6,8 +6,13 @@ use std::fmt::Write;
 use serde::{Deserialize, Serialize};
 
 use crate::paired::PairedRow;
+use crate::rows::{RunRow, RunStatusLabel};
+use crate::stats::{Estimate, MIN_SAMPLES_FOR_INTERVAL, NoInterval, estimate, sorted_unique};
 use crate::summary::SummaryRow;
-use crate::tables::{accuracy_table, auc_table, best_epsilon_table, paired_gain_table};
+use crate::tables::{
+    accuracy_table, accuracy_table_with_realised, auc_table, best_epsilon_table, counted,
+    paired_gain_table,
+};
 use crate::verdict::{AucRow, BestEpsilonRow};
 
 /// What a report says about its experiment besides the results: written into `manifest.json` by
@@ -40,6 +45,8 @@ pub struct PageChart {
 pub struct ReportPage<'a> {
     /// Question, title and settings.
     pub context: &'a ReportContext,
+    /// `runs.csv` rows: what the grid holds (rates, seeds, ε values, statuses, realised noise).
+    pub runs: &'a [RunRow],
     /// `summary.csv` rows.
     pub summary: &'a [SummaryRow],
     /// `paired.csv` rows.
@@ -50,12 +57,208 @@ pub struct ReportPage<'a> {
     pub areas: &'a [AucRow],
     /// Charts, the main one first.
     pub charts: &'a [PageChart],
-    /// Runs in the results, and how many of them finished.
-    pub n_runs: (usize, usize),
+    /// Charts left out for want of data: (heading, why), listed on the page so that nothing is
+    /// missing without a word.
+    pub missing_charts: &'a [(String, String)],
+}
+
+/// A mean accuracy as the page prints it.
+fn accuracy(value: f64) -> String {
+    format!("{value:.3}")
+}
+
+/// How a paired gain is told in the headline: the mean, and its interval with what it says, or
+/// why there is no interval to judge by.
+fn gain_phrase(gain: &Estimate) -> String {
+    let seeds = counted(gain.n, "seed");
+    match gain.interval_estimable() {
+        Ok((low, high)) => {
+            let verdict = if gain.excludes_zero() == Some(true) {
+                "an interval that excludes 0"
+            } else {
+                "an interval that includes 0, so this could be chance"
+            };
+            format!(
+                "{:+.3} [{low:.3}, {high:.3}] ({verdict}) over {seeds}",
+                gain.mean
+            )
+        }
+        Err(NoInterval::TooFew(_)) => format!(
+            "{:+.3} over {seeds}, too few seeds to tell whether it is more than chance (an \
+             interval needs at least {MIN_SAMPLES_FOR_INTERVAL})",
+            gain.mean
+        ),
+        Err(NoInterval::NoSpread(_)) => format!(
+            "{:+.3}, the same in each of the {seeds}, so there is no interval to tell whether it \
+             is more than chance",
+            gain.mean
+        ),
+    }
+}
+
+/// `0.725 against 0.505 with hard targets`, or, when the two print alike, that they are level.
+fn against_hard(mean: f64, hard: f64) -> String {
+    if accuracy(mean) == accuracy(hard) {
+        format!(
+            "{}, level with hard targets to three decimals",
+            accuracy(mean)
+        )
+    } else {
+        format!(
+            "{} against {} with hard targets",
+            accuracy(mean),
+            accuracy(hard)
+        )
+    }
+}
+
+/// What the grid as a whole cannot answer, if anything: said once, before the per-rate sentences.
+fn grid_gap(rows: &[&BestEpsilonRow]) -> Option<&'static str> {
+    if rows.iter().all(|r| r.hard_mean.is_none()) {
+        return Some(if rows.iter().all(|r| r.hard_runs == 0) {
+            "This grid has no hard-target (ε = 0) runs, so there is nothing to compare label \
+             smoothing against."
+        } else {
+            "No hard-target (ε = 0) run of this grid finished, so there is nothing to compare \
+             label smoothing against."
+        });
+    }
+    if rows.iter().all(|r| r.best_soft.is_none()) {
+        return Some(if rows.iter().all(|r| r.soft_runs == 0) {
+            "This grid has only hard targets (ε = 0), so there is no ε > 0 to compare them \
+             against."
+        } else {
+            "No label-smoothing (ε > 0) run of this grid finished, so there is nothing to compare \
+             hard targets against."
+        });
+    }
+    None
+}
+
+/// `none of the 3 hard-target (ε = 0) runs finished`, or `the only hard-target (ε = 0) run did
+/// not finish`; `whose` is `the` or `the grid's`.
+fn none_finished(n: usize, whose: &str, what: &str) -> String {
+    if n == 1 {
+        format!("{whose} only {what} run did not finish")
+    } else {
+        format!("none of {whose} {n} {what} runs finished")
+    }
+}
+
+/// The sentence about the highest noise rate; `place` opens it, `gap_said` tells whether the
+/// grid-wide gap has been stated already.
+fn main_sentence(row: &BestEpsilonRow, place: &str, gap_said: bool) -> String {
+    let best = row.best_epsilon;
+    let mean = accuracy(row.best_mean);
+    let best_soft = |intro: &str| {
+        if row.n_epsilons <= 1 {
+            format!("{intro}ε = {best} reaches a last-epoch clean test accuracy of {mean}.",)
+        } else {
+            format!("{intro}the best ε is {best}, with a last-epoch clean test accuracy of {mean}.",)
+        }
+    };
+    if best > 0.0 {
+        return match (row.hard_mean, row.gain) {
+            (Some(hard), Some(gain)) => format!(
+                "{place}, label smoothing with ε = {best} reaches a last-epoch clean test \
+                 accuracy of {}: a paired gain of {}.",
+                against_hard(row.best_mean, hard),
+                gain_phrase(&gain)
+            ),
+            (Some(hard), None) => format!(
+                "{place}, label smoothing with ε = {best} reaches a last-epoch clean test \
+                 accuracy of {}, but no seed has finished runs of both, so there is no paired \
+                 gain.",
+                against_hard(row.best_mean, hard)
+            ),
+            (None, _) if gap_said => best_soft(&format!("{place}, ")),
+            (None, _) if row.hard_runs == 0 => best_soft(&format!(
+                "{place} there is no hard-target (ε = 0) run, so there is nothing to compare \
+                 label smoothing against; "
+            )),
+            (None, _) => best_soft(&format!(
+                "{place}, {}, so there is nothing to compare label smoothing against; ",
+                none_finished(row.hard_runs, "the", "hard-target (ε = 0)")
+            )),
+        };
+    }
+    match row.best_soft {
+        Some((epsilon, soft)) if soft == row.best_mean => format!(
+            "{place}, no ε > 0 beats hard targets on average: ε = {epsilon} ties with them at a \
+             last-epoch clean test accuracy of {mean}."
+        ),
+        Some((epsilon, soft)) if accuracy(soft) == mean => format!(
+            "{place}, no ε > 0 beats hard targets on average: ε = {epsilon} comes closest, level \
+             with them to three decimals at a last-epoch clean test accuracy of {mean}."
+        ),
+        Some((epsilon, soft)) => format!(
+            "{place}, no ε > 0 beats hard targets on average: they reach a last-epoch clean test \
+             accuracy of {mean}, the best ε > 0 (ε = {epsilon}) {}.",
+            accuracy(soft)
+        ),
+        None if gap_said => {
+            format!("{place}, hard targets reach a last-epoch clean test accuracy of {mean}.")
+        }
+        None if row.soft_runs == 0 => format!(
+            "{place} there is no label-smoothing (ε > 0) run to compare with; hard targets reach \
+             a last-epoch clean test accuracy of {mean}."
+        ),
+        None => format!(
+            "{place}, {}, so there is nothing to compare hard targets against; they reach a \
+             last-epoch clean test accuracy of {mean}.",
+            none_finished(row.soft_runs, "the", "label-smoothing (ε > 0)")
+        ),
+    }
+}
+
+/// The shorter sentence about the lowest noise rate.
+fn low_rate_sentence(row: &BestEpsilonRow, gap_said: bool) -> String {
+    let rate = row.noise_rate;
+    let best = row.best_epsilon;
+    let mean = accuracy(row.best_mean);
+    if best > 0.0 {
+        return match row.hard_mean {
+            Some(hard) => format!(
+                "At rate {rate}, the best ε is {best} ({}).",
+                against_hard(row.best_mean, hard)
+            ),
+            None if row.n_epsilons <= 1 && gap_said => {
+                format!("At rate {rate}, ε = {best} reaches {mean}.")
+            }
+            None if row.n_epsilons <= 1 => format!(
+                "At rate {rate}, ε = {best} reaches {mean}, with no finished hard-target run to \
+                 compare."
+            ),
+            None if gap_said => format!("At rate {rate}, the best ε is {best} ({mean})."),
+            None => format!(
+                "At rate {rate}, the best ε is {best} ({mean}; no finished hard-target run to \
+                 compare)."
+            ),
+        };
+    }
+    match row.best_soft {
+        Some((epsilon, soft)) if soft == row.best_mean => format!(
+            "At rate {rate}, no ε > 0 beats hard targets (ε = {epsilon} ties with them at {mean})."
+        ),
+        Some((epsilon, soft)) if accuracy(soft) == mean => format!(
+            "At rate {rate}, hard targets are best ({mean}), with ε = {epsilon} level to three \
+             decimals."
+        ),
+        Some((epsilon, soft)) => format!(
+            "At rate {rate}, hard targets are best ({mean}; the best ε > 0, ε = {epsilon}, \
+             reaches {}).",
+            accuracy(soft)
+        ),
+        None if gap_said => format!("At rate {rate}, hard targets reach {mean}."),
+        None => format!(
+            "At rate {rate}, hard targets reach {mean}, with no finished ε > 0 run to compare."
+        ),
+    }
 }
 
 /// The answer in a sentence or two: the best ε at the highest noise rate by last-epoch accuracy,
-/// with its paired gain over hard targets.
+/// with its paired gain over hard targets, then the lowest rate. Where the grid cannot answer the
+/// question (no hard targets, or nothing but hard targets), it says so and what it can answer.
 pub fn headline(best: &[BestEpsilonRow]) -> Option<String> {
     let last_epoch: Vec<&BestEpsilonRow> = best
         .iter()
@@ -66,55 +269,394 @@ pub fn headline(best: &[BestEpsilonRow]) -> Option<String> {
         .copied()
         .max_by(|a, b| a.noise_rate.total_cmp(&b.noise_rate))?;
     let rate = highest.noise_rate;
-    let mut text = match (highest.gain, highest.hard_mean) {
-        (Some(gain), Some(hard)) if highest.best_epsilon > 0.0 => {
-            let interval = match (gain.ci_low, gain.ci_high) {
-                (Some(low), Some(high)) => {
-                    let verdict = if low > 0.0 {
-                        "an interval that excludes 0"
-                    } else {
-                        "an interval that includes 0, so this could be chance"
-                    };
-                    format!(" [{low:.3}, {high:.3}] ({verdict})")
-                }
-                _ => String::new(),
-            };
-            format!(
-                "At the highest noise rate run ({rate}), label smoothing with ε = {} reaches a \
-                 last-epoch clean test accuracy of {:.3} against {hard:.3} with hard targets: a \
-                 paired gain of {:+.3}{interval} over {} seed{}.",
-                highest.best_epsilon,
-                highest.best_mean,
-                gain.mean,
-                gain.n,
-                if gain.n == 1 { "" } else { "s" }
-            )
-        }
-        _ => format!(
-            "At the highest noise rate run ({rate}), no ε > 0 beats hard targets on average \
-             (last-epoch clean test accuracy {:.3}).",
-            highest.best_mean
-        ),
+    let n_rates = sorted_unique(last_epoch.iter().map(|r| r.noise_rate)).len();
+    let place = if n_rates == 1 {
+        format!("At the only noise rate run ({rate})")
+    } else {
+        format!("At the highest noise rate run ({rate})")
     };
+    let gap = grid_gap(&last_epoch);
+    let mut text = String::new();
+    if let Some(gap) = gap {
+        text.push_str(gap);
+        text.push(' ');
+    }
+    text.push_str(&main_sentence(highest, &place, gap.is_some()));
     if let Some(lowest) = last_epoch
         .iter()
         .copied()
         .min_by(|a, b| a.noise_rate.total_cmp(&b.noise_rate))
         .filter(|row| row.noise_rate < rate)
     {
-        let _ = write!(
-            text,
-            " At rate {}, the best ε is {} ({:.3}{}).",
-            lowest.noise_rate,
-            lowest.best_epsilon,
-            lowest.best_mean,
-            lowest
-                .hard_mean
-                .map(|hard| format!(" against {hard:.3} with hard targets"))
-                .unwrap_or_default()
-        );
+        text.push(' ');
+        text.push_str(&low_rate_sentence(lowest, gap.is_some()));
     }
     Some(text)
+}
+
+/// Per (noise model, nominal rate) of `runs`, the realised share of flipped training labels:
+/// the mean over seeds of `realised_noise_rate`, taking each seed's first run that did not fail
+/// (or its first run when all failed), since every ε of a seed shares its noisy labels.
+fn realised_rates(runs: &[RunRow]) -> Vec<(String, f64, f64)> {
+    let mut groups: Vec<(String, f64)> = Vec::new();
+    for run in runs {
+        let key = (run.noise_model.clone(), run.noise_rate);
+        if !groups.contains(&key) {
+            groups.push(key);
+        }
+    }
+    groups
+        .into_iter()
+        .filter_map(|(model, rate)| {
+            let of_rate: Vec<&RunRow> = runs
+                .iter()
+                .filter(|r| r.noise_model == model && r.noise_rate == rate)
+                .collect();
+            let mut seeds: Vec<u64> = of_rate.iter().map(|r| r.seed).collect();
+            seeds.sort_unstable();
+            seeds.dedup();
+            let shares: Vec<f64> = seeds
+                .iter()
+                .filter_map(|&seed| {
+                    let of_seed = || of_rate.iter().filter(move |r| r.seed == seed);
+                    of_seed()
+                        .find(|r| r.status != RunStatusLabel::Failed)
+                        .or_else(|| of_seed().next())
+                        .map(|r| r.realised_noise_rate)
+                })
+                .collect();
+            estimate(&shares).map(|e| (model, rate, e.mean))
+        })
+        .collect()
+}
+
+/// Distinct seeds of `runs`.
+fn seed_count(runs: &[RunRow]) -> usize {
+    let mut seeds: Vec<u64> = runs.iter().map(|r| r.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    seeds.len()
+}
+
+/// Distinct (noise model, rate) pairs of `runs`.
+fn rate_count(runs: &[RunRow]) -> usize {
+    let mut rates: Vec<(&str, f64)> = Vec::new();
+    for run in runs {
+        if !rates.contains(&(run.noise_model.as_str(), run.noise_rate)) {
+            rates.push((&run.noise_model, run.noise_rate));
+        }
+    }
+    rates.len()
+}
+
+/// The settings as (key, value) rows of plain values: a value in Rust's debug form
+/// (`Sgd { learning_rate: 0.05, momentum: 0.9 }`) becomes one row naming the variant (`sgd`) and
+/// one row per field (`….learning_rate`); a JSON list (`[0.0,0.2]`) is written `0.0, 0.2`.
+fn plain_settings(settings: &[(String, String)]) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
+    for (key, value) in settings {
+        if let Some((name, fields)) = debug_struct(value) {
+            rows.push((key.clone(), name.to_lowercase()));
+            for (field, field_value) in fields {
+                rows.push((format!("{key}.{field}"), plain_value(field_value)));
+            }
+        } else {
+            rows.push((key.clone(), plain_value(value)));
+        }
+    }
+    rows
+}
+
+/// `Name { a: 1, b: x }` as the name and its (field, value) pairs; `None` for anything else.
+fn debug_struct(value: &str) -> Option<(&str, Vec<(&str, &str)>)> {
+    let (name, rest) = value.trim().split_once(" { ")?;
+    let body = rest.strip_suffix(" }")?;
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    let fields = body
+        .split(", ")
+        .map(|field| field.split_once(": "))
+        .collect::<Option<Vec<_>>>()?;
+    Some((name, fields))
+}
+
+/// A flat JSON list without its brackets and quotes, items joined by `, `; other values as is.
+fn plain_value(value: &str) -> String {
+    match value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) {
+        Some(items) if !items.contains(['[', '{']) => items
+            .split(',')
+            .map(|item| item.trim().trim_matches('"'))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => value.to_string(),
+    }
+}
+
+/// The paragraph after the answer: what the grid holds and how to read its numbers.
+fn grid_paragraph(runs: &[RunRow], paired: &[PairedRow]) -> String {
+    let n_finished = runs
+        .iter()
+        .filter(|r| r.status == RunStatusLabel::Finished)
+        .count();
+    if runs.is_empty() {
+        return "The folder holds no runs, so every table below is empty.".to_string();
+    }
+    let seeds = seed_count(runs);
+    let epsilons = sorted_unique(runs.iter().map(|r| r.epsilon));
+    let mut text = format!(
+        "The grid: {} × {} × {}; {}, {n_finished} finished.",
+        counted(rate_count(runs), "noise rate"),
+        counted(seeds, "seed"),
+        counted(epsilons.len(), "ε value"),
+        counted(runs.len(), "run"),
+    );
+    if seeds == 1 {
+        text.push_str(
+            " With 1 seed there are no intervals: each number is a single run, and a gain (the \
+             run with ε > 0 minus the run with ε = 0 on the same noisy labels, initial weights \
+             and batches) cannot be told from chance.",
+        );
+        return text;
+    }
+    text.push_str(" Every interval is a 95% Student-t interval over seeds.");
+    if paired.iter().any(|p| p.n_pairs > 0) {
+        let _ = write!(
+            text,
+            " Gains are paired: each seed's run with ε > 0 minus its run with ε = 0 (same noisy \
+             labels, initial weights and batches). Bold gains have an interval that excludes 0. \
+             A gain is judged only over at least {MIN_SAMPLES_FOR_INTERVAL} pairs whose \
+             differences are not all equal; otherwise it is marked n/a: too few seeds to tell."
+        );
+    }
+    text
+}
+
+/// The accuracy section: the table, with the realised noise where it differs from the nominal.
+fn accuracy_section(out: &mut String, page: &ReportPage<'_>) {
+    let seeds = seed_count(page.runs);
+    let intro = if seeds == 1 {
+        "Last epoch; with 1 seed, each cell is a single run."
+    } else {
+        "Last epoch, mean ± half-width of the 95% interval."
+    };
+    let _ = writeln!(out, "## Clean test accuracy\n\n{intro}\n");
+    if page.summary.iter().all(|r| r.n_finished == 0) {
+        let _ = writeln!(out, "No run finished, so there is no accuracy to show.\n");
+        return;
+    }
+    let realised = realised_rates(page.runs);
+    let differs = realised
+        .iter()
+        .any(|(_, rate, share)| (rate - share).abs() >= 5e-4);
+    if differs {
+        let _ = writeln!(
+            out,
+            "{}",
+            accuracy_table_with_realised(page.summary, &realised)
+        );
+        let _ = writeln!(
+            out,
+            "`rate` is the nominal noise rate of the configuration, which the charts plot; \
+             `flipped (realised)` is the share of training labels that actually differ from their \
+             clean label (mean over seeds of `realised_noise_rate` in `runs.csv`).\n"
+        );
+    } else {
+        let _ = writeln!(out, "{}", accuracy_table(page.summary, true));
+        let _ = writeln!(
+            out,
+            "`rate` is the nominal noise rate; the share of training labels actually flipped \
+             equals it (to three decimals) at every rate.\n"
+        );
+    }
+    if page.summary.iter().any(|r| r.n_finished == 0) {
+        let _ = writeln!(out, "– marks a cell without a finished run.\n");
+    }
+}
+
+/// The paired-gain section, or why there are no paired gains.
+fn paired_section(out: &mut String, page: &ReportPage<'_>) {
+    let _ = writeln!(out, "## Paired gain over hard targets\n");
+    let epsilons = sorted_unique(page.runs.iter().map(|r| r.epsilon));
+    let has_hard = epsilons.contains(&0.0);
+    let has_soft = epsilons.iter().any(|&e| e > 0.0);
+    if page.paired.is_empty() {
+        let why = if page.runs.is_empty() {
+            "No paired gains: there are no runs."
+        } else if !has_hard {
+            "No paired gains: this grid has no hard-target (ε = 0) runs to pair the ε > 0 runs \
+             with."
+        } else if !has_soft {
+            "No paired gains: this grid has only hard targets (ε = 0), so there is no ε > 0 to \
+             compare with them."
+        } else {
+            "No paired gains: no noise rate has runs with both ε = 0 and ε > 0."
+        };
+        let _ = writeln!(out, "{why}\n");
+        return;
+    }
+    if page.paired.iter().all(|p| p.n_pairs == 0) {
+        let finished = |hard: bool| {
+            page.runs
+                .iter()
+                .filter(|r| (r.epsilon == 0.0) == hard && r.status == RunStatusLabel::Finished)
+                .count()
+        };
+        let count = |hard: bool| {
+            page.runs
+                .iter()
+                .filter(|r| (r.epsilon == 0.0) == hard)
+                .count()
+        };
+        let why = if finished(true) == 0 {
+            none_finished(count(true), "the grid's", "hard-target (ε = 0)")
+        } else if finished(false) == 0 {
+            none_finished(count(false), "the grid's", "label-smoothing (ε > 0)")
+        } else {
+            "the runs that finished are at different rates or seeds".to_string()
+        };
+        let _ = writeln!(
+            out,
+            "No paired gains: {why}, so no seed has finished runs at both an ε > 0 and ε = 0.\n"
+        );
+        return;
+    }
+    let intro = if seed_count(page.runs) == 1 {
+        "ε > 0 minus ε = 0 of the single seed; with 1 pair there is no interval (n/a)."
+    } else {
+        "ε > 0 minus ε = 0, per seed; mean [95% interval]."
+    };
+    let _ = writeln!(
+        out,
+        "{intro} Higher is better for accuracy; lower is better for ECE and memorised share. \
+         `paired.csv` has NLL and, with 10 or more seeds, bootstrap intervals.\n"
+    );
+    let _ = writeln!(out, "{}", paired_gain_table(page.paired));
+    let mut notes = Vec::new();
+    if page.paired.iter().any(|p| p.n_pairs == 0) {
+        notes.push(
+            "A row with 0 pairs has no seed where both its run and the ε = 0 run finished."
+                .to_string(),
+        );
+    }
+    if page
+        .paired
+        .iter()
+        .any(|p| p.n_pairs > 0 && p.differences.iter().any(Option::is_none))
+    {
+        notes.push(
+            "– marks a metric no pair has: the memorised share where no training label was \
+             flipped, or the validation-selected accuracy without a validation split."
+                .to_string(),
+        );
+    }
+    let unpaired: Vec<String> = {
+        let mut rates: Vec<(String, f64)> = Vec::new();
+        for run in page.runs.iter().filter(|r| r.epsilon > 0.0) {
+            let key = (run.noise_model.clone(), run.noise_rate);
+            let paired = page
+                .paired
+                .iter()
+                .any(|p| p.noise_model == key.0 && p.noise_rate == key.1);
+            if !paired && !rates.contains(&key) {
+                rates.push(key);
+            }
+        }
+        rates.iter().map(|(_, rate)| rate.to_string()).collect()
+    };
+    if !unpaired.is_empty() {
+        notes.push(format!(
+            "No row for rate{} {}: no ε = 0 run there to pair with.",
+            if unpaired.len() == 1 { "" } else { "s" },
+            unpaired.join(", ")
+        ));
+    }
+    for note in notes {
+        let _ = writeln!(out, "{note}\n");
+    }
+}
+
+/// The best-ε section.
+fn best_section(out: &mut String, page: &ReportPage<'_>) {
+    let _ = writeln!(
+        out,
+        "## Best ε per noise rate\n\nThe ε with the highest mean accuracy (the smaller ε on a \
+         tie), after the last epoch and at the epoch the noisy validation split selects.\n"
+    );
+    if page.best.is_empty() {
+        let _ = writeln!(out, "No best ε: no run finished.\n");
+        return;
+    }
+    let _ = writeln!(out, "{}", best_epsilon_table(page.best));
+    let mut notes = Vec::new();
+    if page
+        .best
+        .iter()
+        .all(|r| r.best_soft.is_none() && r.soft_runs == 0)
+    {
+        notes.push(
+            "Only hard targets (ε = 0) were run, so they are best everywhere, with no gain (–).",
+        );
+    } else if page.best.iter().any(|r| r.best_epsilon == 0.0) {
+        notes.push("Where the best ε is 0, hard targets are best and there is no gain (–).");
+    }
+    if page.best.iter().any(|r| r.hard_mean.is_none()) {
+        notes.push("– under hard targets: no finished ε = 0 run at that rate, so no gain either.");
+    }
+    if page
+        .best
+        .iter()
+        .any(|r| r.best_epsilon > 0.0 && r.hard_mean.is_some() && r.gain.is_none())
+    {
+        notes.push("– under gain: no seed has finished runs of both the best ε and ε = 0.");
+    }
+    for note in notes {
+        let _ = writeln!(out, "{note}\n");
+    }
+}
+
+/// The area-under-the-curve section, or why there are no areas.
+fn area_section(out: &mut String, page: &ReportPage<'_>) {
+    let _ = writeln!(out, "## Area under the accuracy-versus-noise curve\n");
+    if page.areas.is_empty() {
+        let rates = sorted_unique(page.runs.iter().map(|r| r.noise_rate));
+        let why = match rates.as_slice() {
+            [] => "No areas: there are no runs.".to_string(),
+            [only] if rate_count(page.runs) == 1 => format!(
+                "No areas: this grid has a single noise rate ({only}), and a curve needs at least \
+                 two."
+            ),
+            _ => "No areas: no seed has a finished run at every noise rate, so no curve is \
+                  complete."
+                .to_string(),
+        };
+        let _ = writeln!(out, "{why}\n");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "Trapezoid rule over the noise rates run, per seed; divided by the width of the rate \
+         range it is the mean accuracy over that range.\n"
+    );
+    let _ = writeln!(out, "{}", auc_table(page.areas));
+    if page.areas.iter().any(|a| a.epsilon == 0.0) {
+        let _ = writeln!(
+            out,
+            "ε = 0 is the baseline the area gains subtract, so it has none (–).\n"
+        );
+    }
+    if page
+        .areas
+        .iter()
+        .any(|a| a.epsilon > 0.0 && a.gain.is_none())
+    {
+        let why = if page.areas.iter().any(|a| a.epsilon == 0.0) {
+            "no seed has complete curves for both that ε and ε = 0"
+        } else {
+            "there is no hard-target (ε = 0) curve to subtract"
+        };
+        let _ = writeln!(out, "– under area gain for ε > 0: {why}.\n");
+    }
 }
 
 /// The Markdown text of `report.md`.
@@ -123,55 +665,48 @@ pub fn report_markdown(page: &ReportPage<'_>) -> String {
     let context = page.context;
     let _ = writeln!(out, "# {}\n", context.name);
     let _ = writeln!(out, "**Question.** {}\n", context.question);
-    if let Some(answer) = headline(page.best) {
-        let _ = writeln!(out, "**Answer.** {answer}\n");
+    match headline(page.best) {
+        Some(answer) => {
+            let _ = writeln!(out, "**Answer.** {answer}\n");
+        }
+        None if page.runs.is_empty() => {
+            let _ = writeln!(
+                out,
+                "**Answer.** None: there are no runs to answer it with.\n"
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "**Answer.** None: no run finished, so this grid cannot answer the question.\n"
+            );
+        }
     }
-    let (n_runs, n_finished) = page.n_runs;
-    let _ = writeln!(
-        out,
-        "{n_runs} runs, {n_finished} finished. Every interval is a 95% Student-t interval over \
-         seeds; gains are paired: each seed's run with ε > 0 minus its run with ε = 0 (same noisy \
-         labels, initial weights and batches). Bold gains have an interval that excludes 0.\n"
-    );
+    let _ = writeln!(out, "{}\n", grid_paragraph(page.runs, page.paired));
     if let Some(main) = page.charts.first() {
         let _ = writeln!(out, "![{}]({})\n", main.heading, main.file);
         let _ = writeln!(out, "{}\n", main.caption);
     }
-    let _ = writeln!(
-        out,
-        "## Clean test accuracy\n\nLast epoch, mean ± half-width of the 95% interval.\n"
-    );
-    let _ = writeln!(out, "{}", accuracy_table(page.summary, true));
-    let _ = writeln!(
-        out,
-        "## Paired gain over hard targets\n\nε > 0 minus ε = 0, per seed; mean [95% interval]. \
-         Higher is better for accuracy; lower is better for ECE and memorised share. `paired.csv` \
-         has NLL and, with 10 or more seeds, bootstrap intervals.\n"
-    );
-    let _ = writeln!(out, "{}", paired_gain_table(page.paired));
-    let _ = writeln!(
-        out,
-        "## Best ε per noise rate\n\nThe ε with the highest mean accuracy (the smaller ε on a \
-         tie), after the last epoch and at the epoch the noisy validation split selects.\n"
-    );
-    let _ = writeln!(out, "{}", best_epsilon_table(page.best));
-    if !page.areas.is_empty() {
-        let _ = writeln!(
-            out,
-            "## Area under the accuracy-versus-noise curve\n\nTrapezoid rule over the noise rates \
-             run, per seed; divided by the width of the rate range it is the mean accuracy over \
-             that range.\n"
-        );
-        let _ = writeln!(out, "{}", auc_table(page.areas));
-    }
+    accuracy_section(&mut out, page);
+    paired_section(&mut out, page);
+    best_section(&mut out, page);
+    area_section(&mut out, page);
     for chart in page.charts.iter().skip(1) {
         let _ = writeln!(out, "## {}\n", chart.heading);
         let _ = writeln!(out, "![{}]({})\n", chart.heading, chart.file);
         let _ = writeln!(out, "{}\n", chart.caption);
     }
-    if !context.settings.is_empty() {
+    if !page.missing_charts.is_empty() {
+        let _ = writeln!(out, "## Charts not drawn\n");
+        for (heading, why) in page.missing_charts {
+            let _ = writeln!(out, "- {heading}: {why}.");
+        }
+        out.push('\n');
+    }
+    let settings = plain_settings(&context.settings);
+    if !settings.is_empty() {
         let _ = writeln!(out, "## Settings\n\n| key | value |\n|---|---|");
-        for (key, value) in &context.settings {
+        for (key, value) in &settings {
             let _ = writeln!(out, "| `{key}` | {} |", value.replace('|', "\\|"));
         }
         out.push('\n');
@@ -208,6 +743,10 @@ mod tests {
                 ci_low: Some(low),
                 ci_high: Some(high),
             }),
+            best_soft: (epsilon > 0.0).then_some((epsilon, mean)),
+            hard_runs: 5,
+            soft_runs: 10,
+            n_epsilons: 3,
         }
     }
 
@@ -230,9 +769,44 @@ mod tests {
             text.ends_with("At rate 0, the best ε is 0.1 (0.986 against 0.505 with hard targets)."),
             "{text}"
         );
-        let none = headline(&[best(0.4, 0.0, 0.7, None)]).unwrap();
-        assert!(none.contains("no ε > 0 beats hard targets"), "{none}");
+        let hard_best = BestEpsilonRow {
+            best_mean: 0.7,
+            hard_mean: Some(0.7),
+            best_soft: Some((0.1, 0.65)),
+            ..best(0.4, 0.0, 0.7, None)
+        };
+        let none = headline(&[hard_best]).unwrap();
+        assert_eq!(
+            none,
+            "At the only noise rate run (0.4), no ε > 0 beats hard targets on average: they \
+             reach a last-epoch clean test accuracy of 0.700, the best ε > 0 (ε = 0.1) 0.650."
+        );
         assert_eq!(headline(&[]), None);
+    }
+
+    #[test]
+    fn settings_in_debug_form_become_plain_rows() {
+        let rows = plain_settings(&[
+            ("noise.rates".into(), "[0.0,0.2,0.4]".into()),
+            (
+                "resolved.optimizer".into(),
+                "Sgd { learning_rate: 0.05, momentum: 0.9, nesterov: false, weight_decay: 0.0 }"
+                    .into(),
+            ),
+            ("data.source".into(), "blobs".into()),
+        ]);
+        let expected: Vec<(String, String)> = [
+            ("noise.rates", "0.0, 0.2, 0.4"),
+            ("resolved.optimizer", "sgd"),
+            ("resolved.optimizer.learning_rate", "0.05"),
+            ("resolved.optimizer.momentum", "0.9"),
+            ("resolved.optimizer.nesterov", "false"),
+            ("resolved.optimizer.weight_decay", "0.0"),
+            ("data.source", "blobs"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .to_vec();
+        assert_eq!(rows, expected);
     }
 
     #[test]
@@ -257,17 +831,18 @@ mod tests {
         ];
         let page = report_markdown(&ReportPage {
             context: &context,
+            runs: &[],
             summary: &[],
             paired: &[],
             best: &[],
             areas: &[],
             charts: &charts,
-            n_runs: (4, 3),
+            missing_charts: &[("Reliability".into(), "no calibration.csv".into())],
         });
         assert!(page.starts_with("# noise\n\n**Question.** Does ε help?\n"));
         assert!(page.contains("![Accuracy versus noise](accuracy_vs_noise.png)"));
         assert!(page.contains("## Gain\n\n![Gain](gain_heatmap.png)\n\nCells."));
         assert!(page.contains("| `training.epochs` | 30 |"));
-        assert!(page.contains("4 runs, 3 finished."));
+        assert!(page.contains("- Reliability: no calibration.csv"));
     }
 }

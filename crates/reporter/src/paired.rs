@@ -39,12 +39,13 @@ impl PairedRow {
 }
 
 /// `1` when the 95% interval lies entirely above or below 0, `0` when it contains 0, empty when
-/// there is no interval (fewer than two pairs).
+/// the interval cannot be judged: fewer than [`MIN_SAMPLES_FOR_INTERVAL`](crate::MIN_SAMPLES_FOR_INTERVAL) pairs, or every pair's
+/// difference the same (see [`Estimate::excludes_zero`]).
 fn excludes_zero(estimate: Option<Estimate>) -> String {
-    match estimate.and_then(|e| e.ci_low.zip(e.ci_high)) {
-        Some((low, high)) => u8::from(low > 0.0 || high < 0.0).to_string(),
-        None => String::new(),
-    }
+    estimate
+        .and_then(|e| e.excludes_zero())
+        .map(|excludes| u8::from(excludes).to_string())
+        .unwrap_or_default()
 }
 
 impl CsvRow for PairedRow {
@@ -202,15 +203,16 @@ mod tests {
         assert_eq!((ece.mean, ece.std), (0.0, Some(0.0)));
         let record = row.record();
         assert_eq!(record.len(), PairedRow::header().len());
-        // The accuracy interval contains 0; the zero-width ECE interval [0, 0] does too. Three
-        // pairs are too few for a bootstrap interval.
+        // The accuracy interval contains 0. The zero-width ECE interval [0, 0] (every pair
+        // differs by the same amount) cannot be judged: its flag is empty. Three pairs are too
+        // few for a bootstrap interval.
         assert_eq!(
             &record[4..10],
             &["0.100000", "-0.024207", "0.224207", "0", "", ""]
         );
         assert_eq!(
             &record[28..34],
-            &["0.000000", "0.000000", "0.000000", "0", "", ""]
+            &["0.000000", "0.000000", "0.000000", "", "", ""]
         );
     }
 

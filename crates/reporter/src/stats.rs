@@ -69,6 +69,46 @@ pub struct Estimate {
     pub ci_high: Option<f64>,
 }
 
+/// Fewest values (paired seeds) whose 95% interval the report judges: with fewer, a mean
+/// difference is never called significant, however narrow its interval.
+pub const MIN_SAMPLES_FOR_INTERVAL: usize = 3;
+
+/// Standard deviations at or below this count as no spread: the CSVs round to 6 decimals, so
+/// differences of equal values that read back unequal differ by float error only.
+const NO_SPREAD: f64 = 1e-9;
+
+/// Why an [`Estimate`]'s interval cannot be judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoInterval {
+    /// Fewer than [`MIN_SAMPLES_FOR_INTERVAL`] values (the count).
+    TooFew(usize),
+    /// Enough values, but all equal: the interval has width zero (the count).
+    NoSpread(usize),
+}
+
+impl Estimate {
+    /// Whether the interval can be judged: at least [`MIN_SAMPLES_FOR_INTERVAL`] values, not all
+    /// equal; otherwise why not.
+    pub fn interval_estimable(&self) -> Result<(f64, f64), NoInterval> {
+        if self.n < MIN_SAMPLES_FOR_INTERVAL {
+            return Err(NoInterval::TooFew(self.n));
+        }
+        match (self.std, self.ci_low, self.ci_high) {
+            (Some(std), Some(low), Some(high)) if std > NO_SPREAD => Ok((low, high)),
+            _ => Err(NoInterval::NoSpread(self.n)),
+        }
+    }
+
+    /// `Some(true)` when the interval can be judged and lies entirely above or below 0,
+    /// `Some(false)` when it contains 0, `None` when it cannot be judged (see
+    /// [`Estimate::interval_estimable`]).
+    pub fn excludes_zero(&self) -> Option<bool> {
+        self.interval_estimable()
+            .ok()
+            .map(|(low, high)| low > 0.0 || high < 0.0)
+    }
+}
+
 /// The [`Estimate`] of `values`, or `None` when there are none. Sums run in the given order.
 pub fn estimate(values: &[f64]) -> Option<Estimate> {
     let n = values.len();

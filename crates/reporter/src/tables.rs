@@ -4,13 +4,36 @@
 use std::fmt::Write;
 
 use crate::paired::PairedRow;
-use crate::stats::{Estimate, sorted_unique};
+use crate::stats::{Estimate, NoInterval, sorted_unique};
 use crate::summary::SummaryRow;
 use crate::verdict::{AucRow, BestEpsilonRow};
 
 /// Clean test accuracy (last epoch) per noise rate × ε, as `mean ± half-width of the 95% CI`.
 /// With `markdown`, a Markdown table; otherwise aligned plain text.
 pub fn accuracy_table(summary: &[SummaryRow], markdown: bool) -> String {
+    let (header, body) = accuracy_cells(summary, None);
+    if markdown {
+        markdown_table(&header, &body)
+    } else {
+        plain_table(&header, &body)
+    }
+}
+
+/// [`accuracy_table`] as Markdown with a column after the rate: `realised` gives, per (noise
+/// model, nominal rate), the realised share of flipped training labels (mean over seeds).
+pub(crate) fn accuracy_table_with_realised(
+    summary: &[SummaryRow],
+    realised: &[(String, f64, f64)],
+) -> String {
+    let (header, body) = accuracy_cells(summary, Some(realised));
+    markdown_table(&header, &body)
+}
+
+/// Header and body of the accuracy table, with the realised-rate column when `realised` is given.
+fn accuracy_cells(
+    summary: &[SummaryRow],
+    realised: Option<&[(String, f64, f64)]>,
+) -> (Vec<String>, Vec<Vec<String>>) {
     let epsilons = sorted_unique(summary.iter().map(|r| r.epsilon));
     let mut rates: Vec<(String, f64)> = summary
         .iter()
@@ -19,10 +42,22 @@ pub fn accuracy_table(summary: &[SummaryRow], markdown: bool) -> String {
     rates.dedup();
 
     let mut header = vec!["noise model".to_string(), "rate".to_string()];
+    if realised.is_some() {
+        header.push("flipped (realised)".to_string());
+    }
     header.extend(epsilons.iter().map(|e| format!("ε = {e}")));
     let mut body = Vec::new();
     for (model, rate) in &rates {
         let mut line = vec![model.clone(), format!("{rate}")];
+        if let Some(realised) = realised {
+            line.push(
+                realised
+                    .iter()
+                    .find(|(m, r, _)| m == model && r == rate)
+                    .map(|(_, _, share)| format!("{share:.3}"))
+                    .unwrap_or_else(|| "–".to_string()),
+            );
+        }
         for &epsilon in &epsilons {
             let cell = summary
                 .iter()
@@ -37,11 +72,15 @@ pub fn accuracy_table(summary: &[SummaryRow], markdown: bool) -> String {
         }
         body.push(line);
     }
+    (header, body)
+}
 
-    if markdown {
-        markdown_table(&header, &body)
+/// `n` and `noun`, the noun in the plural unless `n` is 1: `1 seed`, `2 seeds`, `0 runs`.
+pub(crate) fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
     } else {
-        plain_table(&header, &body)
+        format!("{n} {noun}s")
     }
 }
 
@@ -79,8 +118,10 @@ fn plain_table(header: &[String], body: &[Vec<String>]) -> String {
     out
 }
 
-/// `+0.123 [0.045, 0.201]`, in bold when the interval excludes 0; `+0.123` without an interval.
-fn signed_with_interval(estimate: &Estimate) -> String {
+/// `+0.123 [0.045, 0.201]`, in bold when the interval excludes 0; when the interval cannot be
+/// judged (fewer than three `unit`s, or all of them equal), `+0.123 (n/a: 2 pairs)` or
+/// `+0.123 (n/a: all 3 pairs equal)`, never bold.
+pub(crate) fn signed_with_interval(estimate: &Estimate, unit: &str) -> String {
     // A value that rounds to zero is written `0.000`, never `+0.000` or `-0.000`.
     let rounds_to_zero = |v: f64| v.abs() < 5e-4;
     let signed = |v: f64| {
@@ -97,21 +138,26 @@ fn signed_with_interval(estimate: &Estimate) -> String {
             format!("{v:.3}")
         }
     };
-    match (estimate.ci_low, estimate.ci_high) {
-        (Some(low), Some(high)) => {
+    match estimate.interval_estimable() {
+        Ok((low, high)) => {
             let text = format!(
                 "{} [{}, {}]",
                 signed(estimate.mean),
                 plain(low),
                 plain(high)
             );
-            if low > 0.0 || high < 0.0 {
+            if estimate.excludes_zero() == Some(true) {
                 format!("**{text}**")
             } else {
                 text
             }
         }
-        _ => signed(estimate.mean),
+        Err(NoInterval::TooFew(n)) => {
+            format!("{} (n/a: {})", signed(estimate.mean), counted(n, unit))
+        }
+        Err(NoInterval::NoSpread(n)) => {
+            format!("{} (n/a: all {n} {unit}s equal)", signed(estimate.mean))
+        }
     }
 }
 
@@ -149,7 +195,7 @@ pub fn paired_gain_table(paired: &[PairedRow]) -> String {
             ];
             line.extend(GAIN_COLUMNS.iter().map(|(metric, _)| {
                 row.difference(metric)
-                    .map(|e| signed_with_interval(&e))
+                    .map(|e| signed_with_interval(&e, "pair"))
                     .unwrap_or_else(|| "–".into())
             }));
             line
@@ -174,17 +220,25 @@ pub fn best_epsilon_table(best: &[BestEpsilonRow]) -> String {
     let body: Vec<Vec<String>> = best
         .iter()
         .map(|row| {
+            // When hard targets are best, their accuracy is the best one: it is not repeated.
+            let hard_is_best = row.best_epsilon == 0.0;
             vec![
                 row.noise_model.clone(),
                 format!("{}", row.noise_rate),
                 criterion_name(row.criterion).to_string(),
-                format!("{}", row.best_epsilon),
+                if hard_is_best {
+                    "0 (hard targets)".to_string()
+                } else {
+                    format!("{}", row.best_epsilon)
+                },
                 format!("{:.4}", row.best_mean),
-                row.hard_mean
-                    .map(|m| format!("{m:.4}"))
-                    .unwrap_or_else(|| "–".into()),
+                match row.hard_mean {
+                    _ if hard_is_best => "the same".to_string(),
+                    Some(mean) => format!("{mean:.4}"),
+                    None => "–".to_string(),
+                },
                 row.gain
-                    .map(|g| signed_with_interval(&g))
+                    .map(|g| signed_with_interval(&g, "pair"))
                     .unwrap_or_else(|| "–".into()),
             ]
         })
@@ -218,7 +272,7 @@ pub fn auc_table(areas: &[AucRow]) -> String {
                 area,
                 format!("{:.4}", row.auc.mean / (row.rate_max - row.rate_min)),
                 row.gain
-                    .map(|g| signed_with_interval(&g))
+                    .map(|g| signed_with_interval(&g, "seed"))
                     .unwrap_or_else(|| "–".into()),
             ]
         })
@@ -253,26 +307,44 @@ mod tests {
     #[test]
     fn gains_are_signed_and_bold_when_the_interval_excludes_zero() {
         assert_eq!(
-            signed_with_interval(&estimate(0.2191, 0.1854, 0.2536)),
+            signed_with_interval(&estimate(0.2191, 0.1854, 0.2536), "pair"),
             "**+0.219 [0.185, 0.254]**"
         );
         assert_eq!(
-            signed_with_interval(&estimate(-0.01, -0.03, 0.01)),
+            signed_with_interval(&estimate(-0.01, -0.03, 0.01), "pair"),
             "-0.010 [-0.030, 0.010]"
         );
         assert_eq!(
-            signed_with_interval(&estimate(0.011, -0.0004, 0.023)),
+            signed_with_interval(&estimate(0.011, -0.0004, 0.023), "pair"),
             "+0.011 [0.000, 0.023]"
         );
         assert_eq!(
-            signed_with_interval(&Estimate {
-                n: 1,
-                mean: 0.0001,
-                std: None,
-                ci_low: None,
-                ci_high: None
-            }),
-            "0.000"
+            signed_with_interval(
+                &Estimate {
+                    n: 1,
+                    mean: 0.0001,
+                    std: None,
+                    ci_low: None,
+                    ci_high: None
+                },
+                "pair"
+            ),
+            "0.000 (n/a: 1 pair)"
+        );
+        // Two pairs, or three equal ones, are never bold, however narrow the interval.
+        let two = Estimate {
+            n: 2,
+            ..estimate(0.005, 0.004, 0.006)
+        };
+        assert_eq!(signed_with_interval(&two, "pair"), "+0.005 (n/a: 2 pairs)");
+        let equal = Estimate {
+            n: 3,
+            std: Some(0.0),
+            ..estimate(0.005, 0.005, 0.005)
+        };
+        assert_eq!(
+            signed_with_interval(&equal, "seed"),
+            "+0.005 (n/a: all 3 seeds equal)"
         );
     }
 

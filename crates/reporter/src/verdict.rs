@@ -29,6 +29,16 @@ pub struct BestEpsilonRow {
     pub hard_mean: Option<f64>,
     /// Paired gain of the best ε over hard targets (`None` when the best ε is 0 or unpaired).
     pub gain: Option<Estimate>,
+    /// The best ε > 0 and its mean (the smallest such ε on a tie), whatever the best ε is;
+    /// `None` when no ε > 0 has a value at this rate. Not a column of `best_epsilon.csv`: it lets
+    /// the report say how close the runner-up came when hard targets are best.
+    pub best_soft: Option<(f64, f64)>,
+    /// Runs with ε = 0 at this rate, finished or not (0 when the grid has no ε = 0 here).
+    pub hard_runs: usize,
+    /// Runs with ε > 0 at this rate, finished or not.
+    pub soft_runs: usize,
+    /// The ε values with a mean of this criterion at this rate: the candidates compared.
+    pub n_epsilons: usize,
 }
 
 impl CsvRow for BestEpsilonRow {
@@ -81,11 +91,23 @@ pub fn best_epsilons(summary: &[SummaryRow], paired: &[PairedRow]) -> Vec<BestEp
             .iter()
             .filter(|r| r.noise_model == model && r.noise_rate == rate)
             .collect();
+        let hard_runs = at_rate
+            .iter()
+            .filter(|r| r.epsilon == 0.0)
+            .map(|r| r.n_runs)
+            .sum();
+        let soft_runs = at_rate
+            .iter()
+            .filter(|r| r.epsilon > 0.0)
+            .map(|r| r.n_runs)
+            .sum();
         for criterion in VERDICT_METRICS {
-            let best = at_rate
+            let candidates: Vec<(f64, f64)> = at_rate
                 .iter()
                 .filter_map(|r| r.metric(criterion).map(|e| (r.epsilon, e.mean)))
-                .fold(
+                .collect();
+            let best_of = |candidates: &mut dyn Iterator<Item = (f64, f64)>| {
+                candidates.fold(
                     None,
                     |best: Option<(f64, f64)>, (epsilon, mean)| match best {
                         Some((best_epsilon, best_mean))
@@ -96,10 +118,12 @@ pub fn best_epsilons(summary: &[SummaryRow], paired: &[PairedRow]) -> Vec<BestEp
                         }
                         _ => Some((epsilon, mean)),
                     },
-                );
-            let Some((best_epsilon, best_mean)) = best else {
+                )
+            };
+            let Some((best_epsilon, best_mean)) = best_of(&mut candidates.iter().copied()) else {
                 continue;
             };
+            let best_soft = best_of(&mut candidates.iter().copied().filter(|(e, _)| *e > 0.0));
             let hard_mean = at_rate
                 .iter()
                 .find(|r| r.epsilon == 0.0)
@@ -119,6 +143,10 @@ pub fn best_epsilons(summary: &[SummaryRow], paired: &[PairedRow]) -> Vec<BestEp
                 best_mean,
                 hard_mean,
                 gain,
+                best_soft,
+                hard_runs,
+                soft_runs,
+                n_epsilons: candidates.len(),
             });
         }
     }

@@ -3,11 +3,15 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-/// A whole experiment, as written in its TOML file with every default filled in. Serialised into
-/// `manifest.json`; its hash identifies the configuration.
+/// A whole experiment, as written in its TOML file (keys that are not `Option`s filled in with
+/// their defaults by the parser). Its hash identifies the configuration; [`resolved`] fills in
+/// every remaining default for `manifest.json`.
+///
+/// [`resolved`]: ExperimentConfig::resolved
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentConfig {
@@ -29,6 +33,53 @@ pub struct ExperimentConfig {
     pub model: ModelConfig,
     /// The optimiser and training loop.
     pub training: TrainingConfig,
+    /// The dotted keys (`training.nesterov`) the file left out and [`ExperimentConfig::resolved`]
+    /// filled in with their defaults; empty for a configuration as written. Not a key of the
+    /// experiment file: only the resolved configuration in `manifest.json` holds it, so that
+    /// [`ExperimentConfig::as_written`] can undo the resolution (run ids are hashes of the
+    /// configuration as written). Left out of the JSON when empty, so hashes of configurations as
+    /// written are those of the versions before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filled_defaults: Vec<String>,
+    /// The file the configuration was read from, for locating keys in later messages.
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// Where a configuration was read from: its file name and text. Never serialised, and equal to
+/// every other origin, so it takes no part in hashes or comparisons of configurations.
+#[derive(Clone, Default)]
+pub struct Origin(Option<Arc<(String, String)>>);
+
+impl Origin {
+    /// The origin of `text`, read from `file`.
+    fn new(file: &str, text: &str) -> Origin {
+        Origin(Some(Arc::new((file.to_string(), text.to_string()))))
+    }
+
+    /// The file name, or a stand-in for a configuration that was not read from a file.
+    fn file(&self) -> &str {
+        self.0
+            .as_ref()
+            .map_or("the experiment file", |origin| origin.0.as_str())
+    }
+
+    /// The 1-based line of the value at a dotted key, when the text is known and holds it.
+    fn line_of(&self, key: &str) -> Option<usize> {
+        self.0.as_ref().and_then(|origin| locate(&origin.1, key))
+    }
+}
+
+impl PartialEq for Origin {
+    fn eq(&self, _: &Origin) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Origin({:?})", self.file())
+    }
 }
 
 fn default_seeds() -> u64 {
@@ -41,23 +92,38 @@ fn default_seeds() -> u64 {
 pub struct DataConfig {
     /// Where the data come from.
     pub source: DataSource,
-    /// Share of each class of the training data held out for validation, in [0, 1).
+    /// Share of each class held out for validation, in [0, 1): `round(validation_fraction · n_c)`
+    /// of the n_c samples of class c in the data the split is drawn from, which is the whole data
+    /// set for sources without a test split of their own (test and validation are then carved
+    /// from the same pool, so with the default shares 70% is left for training) and the source's
+    /// training set for those with one. Taken before `train_subset`.
     #[serde(default = "default_validation_fraction")]
     pub validation_fraction: f64,
     /// Share of each class held out for testing, in (0, 1); default 0.2. Not allowed for sources
-    /// with their own test split (`idx`, `cifar10`, `cifar100`).
+    /// with their own test split (`idx`, `cifar10`, `cifar100`, and an `image-folder` with
+    /// `test_path` or with `train/` and `test/` sub-folders).
     #[serde(default)]
     pub test_fraction: Option<f64>,
     /// Seed of the split; by default derived from the experiment seed.
     #[serde(default)]
     pub split_seed: Option<u64>,
-    /// Keep only this many training samples (stratified), for quick experiments on large sets.
+    /// Keep only this many training samples (stratified), for quick experiments on large sets;
+    /// at most the number of training samples there are. Default: all.
     #[serde(default)]
     pub train_subset: Option<usize>,
+    /// Keep only this many validation samples (stratified), so that a quick experiment does not
+    /// evaluate a large validation split every epoch; at most the number there are. Default: all.
+    /// Left out of the JSON (and so of run ids) when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_subset: Option<usize>,
     /// `idx`, `cifar10`, `cifar100`, `image-folder`: the folder; `csv`: the file. Relative paths
     /// are relative to the current folder.
     #[serde(default)]
     pub path: Option<PathBuf>,
+    /// `image-folder`: a folder of test images (`<class>/<image>`, the same classes as `path`)
+    /// to test on instead of a share of `path`. Left out of the JSON when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_path: Option<PathBuf>,
     /// `idx`: training images file, instead of the standard name in `path`.
     #[serde(default)]
     pub train_images: Option<PathBuf>,
@@ -157,9 +223,11 @@ pub enum Cifar100LabelsName {
 }
 
 impl DataConfig {
-    /// The test share in effect (none for sources with their own test split).
+    /// The test share in effect as far as the file tells: none for sources with their own test
+    /// split and for an image folder with `test_path`. (An image folder whose `path` holds
+    /// `train/` and `test/` sub-folders has its own split too; only the folder tells that.)
     pub fn test_fraction(&self) -> Option<f64> {
-        if self.source.has_test_split() {
+        if self.source.has_test_split() || self.test_path.is_some() {
             None
         } else {
             Some(self.test_fraction.unwrap_or(DEFAULT_TEST_FRACTION))
@@ -329,14 +397,14 @@ impl TrainingConfig {
         match self.optimizer {
             OptimizerName::Sgd => trainer::OptimizerParams::Sgd {
                 learning_rate: self.learning_rate,
-                momentum: self.momentum.unwrap_or(0.9),
+                momentum: self.momentum.unwrap_or(DEFAULT_MOMENTUM),
                 nesterov: self.nesterov.unwrap_or(false),
                 weight_decay: self.weight_decay,
             },
             OptimizerName::Adamw => trainer::OptimizerParams::AdamW {
                 learning_rate: self.learning_rate,
-                beta1: self.beta1.unwrap_or(0.9),
-                beta2: self.beta2.unwrap_or(0.999),
+                beta1: self.beta1.unwrap_or(DEFAULT_BETA1),
+                beta2: self.beta2.unwrap_or(DEFAULT_BETA2),
                 weight_decay: self.weight_decay,
             },
         }
@@ -368,6 +436,217 @@ impl ModelConfig {
 
 /// CNN channel counts when the file does not say.
 pub const DEFAULT_CNN_CHANNELS: [usize; 2] = [16, 32];
+/// SGD momentum when the file does not say.
+pub const DEFAULT_MOMENTUM: f64 = 0.9;
+/// AdamW β1 when the file does not say.
+pub const DEFAULT_BETA1: f64 = 0.9;
+/// AdamW β2 when the file does not say.
+pub const DEFAULT_BETA2: f64 = 0.999;
+/// Number of classes of `idx` when the file does not say.
+pub const IDX_DEFAULT_CLASSES: usize = 10;
+
+impl ExperimentConfig {
+    /// The configuration with every default filled in, as a sweep uses it: what `manifest.json`
+    /// records. Each `Option` the file left out that applies to the source, model and optimiser
+    /// gets its value (the test share, the derived split seed, the blobs parameters, the idx
+    /// class count and the files found in `path`, the CIFAR-100 labels, `grayscale`, the CNN
+    /// channels, momentum and Nesterov or the AdamW betas), and [`filled_defaults`] lists the
+    /// keys so filled. Keys that do not apply stay `None`, as do `train_subset` and
+    /// `validation_subset` when left out (they mean all samples). Run ids and `config_hash` are
+    /// hashes of the configuration as written, which [`as_written`] recovers, so resolving
+    /// changes neither.
+    ///
+    /// An image folder is looked at (whether `path` holds `train/` and `test/`), and the
+    /// standard idx files are looked for, so the result depends on the files present.
+    ///
+    /// [`filled_defaults`]: ExperimentConfig::filled_defaults
+    /// [`as_written`]: ExperimentConfig::as_written
+    pub fn resolved(&self) -> ExperimentConfig {
+        fn fill<T>(slot: &mut Option<T>, value: T, key: &str, filled: &mut Vec<String>) {
+            if slot.is_none() {
+                *slot = Some(value);
+                filled.push(key.to_string());
+            }
+        }
+        let mut config = self.as_written();
+        let mut filled = Vec::new();
+        let split_seed = crate::grid::derive_seed(config.seed, "split");
+        let data = &mut config.data;
+        let source = data.source;
+        let own_test_split = source.has_test_split()
+            || data.test_path.is_some()
+            || (source == DataSource::ImageFolder
+                && data
+                    .path
+                    .as_deref()
+                    .is_some_and(|path| data::find_image_folder_split(path).is_some()));
+        if !own_test_split {
+            fill(
+                &mut data.test_fraction,
+                DEFAULT_TEST_FRACTION,
+                "data.test_fraction",
+                &mut filled,
+            );
+        }
+        fill(
+            &mut data.split_seed,
+            split_seed,
+            "data.split_seed",
+            &mut filled,
+        );
+        match source {
+            DataSource::Blobs => {
+                let defaults = data::BlobsParams::default();
+                fill(
+                    &mut data.n_classes,
+                    BLOBS_DEFAULT_CLASSES,
+                    "data.n_classes",
+                    &mut filled,
+                );
+                fill(
+                    &mut data.n_features,
+                    defaults.n_features,
+                    "data.n_features",
+                    &mut filled,
+                );
+                fill(
+                    &mut data.n_samples,
+                    defaults.n_samples,
+                    "data.n_samples",
+                    &mut filled,
+                );
+                fill(
+                    &mut data.separation,
+                    defaults.separation,
+                    "data.separation",
+                    &mut filled,
+                );
+            }
+            DataSource::Idx => {
+                fill(
+                    &mut data.n_classes,
+                    IDX_DEFAULT_CLASSES,
+                    "data.n_classes",
+                    &mut filled,
+                );
+                let files = data
+                    .path
+                    .as_deref()
+                    .and_then(|path| data::find_idx_files(path).ok());
+                if let Some(files) = files {
+                    fill(
+                        &mut data.train_images,
+                        files.train_images,
+                        "data.train_images",
+                        &mut filled,
+                    );
+                    fill(
+                        &mut data.train_labels,
+                        files.train_labels,
+                        "data.train_labels",
+                        &mut filled,
+                    );
+                    fill(
+                        &mut data.test_images,
+                        files.test_images,
+                        "data.test_images",
+                        &mut filled,
+                    );
+                    fill(
+                        &mut data.test_labels,
+                        files.test_labels,
+                        "data.test_labels",
+                        &mut filled,
+                    );
+                }
+            }
+            DataSource::Cifar100 => fill(
+                &mut data.labels,
+                Cifar100LabelsName::Fine,
+                "data.labels",
+                &mut filled,
+            ),
+            DataSource::ImageFolder => {
+                fill(&mut data.grayscale, false, "data.grayscale", &mut filled);
+            }
+            DataSource::Digits | DataSource::Cifar10 | DataSource::Csv => {}
+        }
+        if config.model.kind == ModelKindName::Cnn {
+            fill(
+                &mut config.model.channels,
+                DEFAULT_CNN_CHANNELS,
+                "model.channels",
+                &mut filled,
+            );
+        }
+        let training = &mut config.training;
+        match training.optimizer {
+            OptimizerName::Sgd => {
+                fill(
+                    &mut training.momentum,
+                    DEFAULT_MOMENTUM,
+                    "training.momentum",
+                    &mut filled,
+                );
+                fill(
+                    &mut training.nesterov,
+                    false,
+                    "training.nesterov",
+                    &mut filled,
+                );
+            }
+            OptimizerName::Adamw => {
+                fill(
+                    &mut training.beta1,
+                    DEFAULT_BETA1,
+                    "training.beta1",
+                    &mut filled,
+                );
+                fill(
+                    &mut training.beta2,
+                    DEFAULT_BETA2,
+                    "training.beta2",
+                    &mut filled,
+                );
+            }
+        }
+        config.filled_defaults = filled;
+        config
+    }
+
+    /// The configuration as its file wrote it: [`resolved`](ExperimentConfig::resolved) undone,
+    /// every key of [`filled_defaults`](ExperimentConfig::filled_defaults) set back to `None`.
+    /// A configuration as written is returned unchanged.
+    pub fn as_written(&self) -> ExperimentConfig {
+        let mut config = self.clone();
+        for key in std::mem::take(&mut config.filled_defaults) {
+            let (data, model, training) =
+                (&mut config.data, &mut config.model, &mut config.training);
+            match key.as_str() {
+                "data.test_fraction" => data.test_fraction = None,
+                "data.split_seed" => data.split_seed = None,
+                "data.n_classes" => data.n_classes = None,
+                "data.n_features" => data.n_features = None,
+                "data.n_samples" => data.n_samples = None,
+                "data.separation" => data.separation = None,
+                "data.train_images" => data.train_images = None,
+                "data.train_labels" => data.train_labels = None,
+                "data.test_images" => data.test_images = None,
+                "data.test_labels" => data.test_labels = None,
+                "data.labels" => data.labels = None,
+                "data.grayscale" => data.grayscale = None,
+                "model.channels" => model.channels = None,
+                "training.momentum" => training.momentum = None,
+                "training.nesterov" => training.nesterov = None,
+                "training.beta1" => training.beta1 = None,
+                "training.beta2" => training.beta2 = None,
+                // Written by a later version: nothing this one fills in.
+                _ => {}
+            }
+        }
+        config
+    }
+}
 
 /// One problem in a configuration file, located as precisely as the parser allows.
 #[derive(Debug, Clone, PartialEq)]
@@ -427,7 +706,7 @@ pub fn load(path: &Path) -> Result<ExperimentConfig, ConfigError> {
 
 /// Parses and validates an experiment from TOML text; `file` names it in errors.
 pub fn parse(text: &str, file: &str) -> Result<ExperimentConfig, ConfigError> {
-    let config: ExperimentConfig = toml::from_str(text).map_err(|error| ConfigError {
+    let mut config: ExperimentConfig = toml::from_str(text).map_err(|error| ConfigError {
         file: file.into(),
         problems: vec![ConfigProblem {
             line: error.span().map(|span| line_of(text, span.start)),
@@ -436,9 +715,21 @@ pub fn parse(text: &str, file: &str) -> Result<ExperimentConfig, ConfigError> {
                 .span()
                 .filter(|span| !(span.start == 0 && span.end >= text.trim_end().len()))
                 .and_then(|span| key_at(text, span.start)),
-            message: error.message().trim().replace('\n', " "),
+            message: plain_type_names(error.message().trim()).replace('\n', " "),
         }],
     })?;
+    // The one field of the struct that is no key of the file (see `filled_defaults`).
+    if let Some(line) = locate(text, "filled_defaults") {
+        return Err(ConfigError {
+            file: file.into(),
+            problems: vec![ConfigProblem {
+                line: Some(line),
+                key: Some("filled_defaults".into()),
+                message: "unknown field `filled_defaults`, expected one of `name`, `seed`, `seeds`, `data`, `noise`, `targets`, `model`, `training`".into(),
+            }],
+        });
+    }
+    config.origin = Origin::new(file, text);
     let problems: Vec<ConfigProblem> = validate(&config)
         .into_iter()
         .map(|(key, message)| ConfigProblem {
@@ -455,6 +746,40 @@ pub fn parse(text: &str, file: &str) -> Result<ExperimentConfig, ConfigError> {
             problems,
         })
     }
+}
+
+/// The parser's messages with Rust's type names (`expected usize`) in plain words (`expected a
+/// non-negative integer`); other messages are returned unchanged.
+fn plain_type_names(message: &str) -> String {
+    let Some((found, expected)) = message.rsplit_once(", expected ") else {
+        return message.to_string();
+    };
+    let plain = match expected {
+        "usize" | "u64" => "a non-negative integer".to_string(),
+        "u32" => format!("a non-negative integer up to {}", u32::MAX),
+        "u16" => format!("a non-negative integer up to {}", u16::MAX),
+        "u8" => format!("a non-negative integer up to {}", u8::MAX),
+        "isize" | "i64" | "i32" | "i16" | "i8" => "an integer".to_string(),
+        "f64" | "f32" => "a number".to_string(),
+        "a boolean" | "bool" => "true or false".to_string(),
+        "a string" | "path string" => "a string in quotes".to_string(),
+        "a sequence" => "a list in brackets, such as [1, 2]".to_string(),
+        other => match other
+            .strip_prefix("an array of length ")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            Some(1) => "a list of 1 value".to_string(),
+            Some(n) => format!("a list of {n} values"),
+            None if other.starts_with("struct ") => "a table".to_string(),
+            None => return message.to_string(),
+        },
+    };
+    // An integer too large for any integer type is reported as an `i128`.
+    let found = found
+        .strip_suffix(" as i128")
+        .map(|number| number.replacen("invalid type:", "invalid value:", 1))
+        .unwrap_or_else(|| found.to_string());
+    format!("{found}, expected {plain}")
 }
 
 /// Every range and consistency rule the types cannot express, as (dotted key, message) pairs.
@@ -492,6 +817,11 @@ fn validate(config: &ExperimentConfig) -> Vec<(String, String)> {
                     source.name()
                 ),
             );
+        } else if data.test_path.is_some() && source == DataSource::ImageFolder {
+            problem(
+                "data.test_fraction",
+                "not used: the test images come from data.test_path".into(),
+            );
         } else if !(test_fraction > 0.0 && test_fraction < 1.0) {
             problem(
                 "data.test_fraction",
@@ -517,8 +847,21 @@ fn validate(config: &ExperimentConfig) -> Vec<(String, String)> {
             "0 is not allowed: at least 1 sample".into(),
         );
     }
+    match data.validation_subset {
+        Some(0) => problem(
+            "data.validation_subset",
+            "0 is not allowed: at least 1 sample (for no validation split, set validation_fraction = 0)"
+                .into(),
+        ),
+        Some(_) if data.validation_fraction == 0.0 => problem(
+            "data.validation_subset",
+            "not used: validation_fraction = 0 leaves no validation split to take a subset of"
+                .into(),
+        ),
+        _ => {}
+    }
     // Which source-specific keys each source takes.
-    let source_keys: [(&str, bool, &[DataSource]); 13] = [
+    let source_keys: [(&str, bool, &[DataSource]); 14] = [
         (
             "path",
             data.path.is_some(),
@@ -529,6 +872,11 @@ fn validate(config: &ExperimentConfig) -> Vec<(String, String)> {
                 DataSource::Csv,
                 DataSource::ImageFolder,
             ],
+        ),
+        (
+            "test_path",
+            data.test_path.is_some(),
+            &[DataSource::ImageFolder],
         ),
         (
             "train_images",
@@ -672,6 +1020,20 @@ fn validate(config: &ExperimentConfig) -> Vec<(String, String)> {
         &config.noise.rates,
         "a noise rate is a probability in [0, 1]",
     );
+    // Without noise the rate changes nothing: every rate would train the same runs, and a rate
+    // other than 0 would be reported for labels that are all clean.
+    if config.noise.model == NoiseModelName::None
+        && !config.noise.rates.is_empty()
+        && config.noise.rates != [0.0]
+    {
+        problem(
+            "noise.rates",
+            format!(
+                "{} is not allowed with noise.model = \"none\": no label is flipped at any rate, so give the single rate rates = [0]",
+                list(&config.noise.rates)
+            ),
+        );
+    }
     check_grid(
         &mut problem,
         "targets.epsilons",
@@ -686,6 +1048,20 @@ fn validate(config: &ExperimentConfig) -> Vec<(String, String)> {
         problem(
             "model.channels",
             "0 is not allowed: a channel count is at least 1".into(),
+        );
+    }
+    if config.model.kind == ModelKindName::Cnn
+        && source == DataSource::ImageFolder
+        && let Some(size) = data.image_size
+        && size
+            .iter()
+            .any(|&side| (1..MIN_CNN_SIDE as u32).contains(&side))
+    {
+        problem(
+            "data.image_size",
+            format!(
+                "{size:?} is too small for model.kind = \"cnn\": its two 2×2 max-pools need images of at least {MIN_CNN_SIDE}×{MIN_CNN_SIDE} pixels"
+            ),
         );
     }
     if config.model.kind == ModelKindName::Cnn
@@ -778,6 +1154,16 @@ fn validate(config: &ExperimentConfig) -> Vec<(String, String)> {
 /// Number of classes of `blobs` when the file does not say.
 pub const BLOBS_DEFAULT_CLASSES: usize = 4;
 
+/// The smallest height and width of an image the CNN takes: two 2×2 max-pools must leave at
+/// least one pixel.
+pub const MIN_CNN_SIDE: usize = 4;
+
+/// A list of grid values as the file would write it: `[0, 0.2]`.
+fn list(values: &[f64]) -> String {
+    let values: Vec<String> = values.iter().map(f64::to_string).collect();
+    format!("[{}]", values.join(", "))
+}
+
 /// Grid values: non-empty, each in [0, 1], no duplicates.
 fn check_grid(problem: &mut impl FnMut(&str, String), key: &str, values: &[f64], why: &str) {
     if values.is_empty() {
@@ -796,6 +1182,222 @@ fn check_grid(problem: &mut impl FnMut(&str, String), key: &str, values: &[f64],
             );
         }
     }
+}
+
+/// What the data read for an experiment turned out to hold: all that the checks which need the
+/// data ([`ExperimentConfig::check_data`]) look at.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DataFacts {
+    /// `[channels, height, width]` of image data; `None` for a table.
+    pub image_shape: Option<[usize; 3]>,
+    /// Number of classes.
+    pub n_classes: usize,
+    /// Training samples the split leaves, before `train_subset`.
+    pub n_train: usize,
+    /// Validation samples the split leaves, before `validation_subset`.
+    pub n_validation: usize,
+    /// Test samples.
+    pub n_test: usize,
+    /// For an image folder that ships its own split (`path/train` and `path/test`, or
+    /// `path/training_set` and `path/test_set`): those two folders.
+    pub found_split: Option<data::ImageFolderSplit>,
+}
+
+impl ExperimentConfig {
+    /// The checks that need the data, made once they are read and before anything is trained or
+    /// written, by `sweep check` and `sweep run` alike: that the model can be built on them and
+    /// that `train()` would accept every run (a CNN needs images of at least 4×4 pixels with at
+    /// least one channel; two classes or more; non-empty training and test splits; subsets no
+    /// larger than their splits; no `test_fraction` for an image folder with its own split).
+    ///
+    /// Returns the warnings about degenerate settings (ε = 1; a noise rate at which the clean
+    /// class is no longer the most likely label), one line each, or every problem found, each
+    /// naming the file, the line, the key and what is allowed.
+    pub fn check_data(&self, facts: &DataFacts) -> Result<Vec<String>, ConfigError> {
+        let mut problems: Vec<(String, String)> = Vec::new();
+        let mut problem = |key: &str, message: String| problems.push((key.to_string(), message));
+        let data = &self.data;
+        let source = data.source.name();
+
+        if let (Some(split), Some(_)) = (&facts.found_split, data.test_fraction) {
+            problem(
+                "data.test_fraction",
+                format!(
+                    "not used: the image folder has its own test split ({} and {})",
+                    split.train.display(),
+                    split.test.display()
+                ),
+            );
+        }
+        if self.model.kind == ModelKindName::Cnn {
+            match facts.image_shape {
+                None => problem(
+                    "model.kind",
+                    format!("\"cnn\" needs image data; the {source} data are a table"),
+                ),
+                Some([channels, height, width]) => {
+                    if height < MIN_CNN_SIDE || width < MIN_CNN_SIDE {
+                        let key = if data.source == DataSource::ImageFolder {
+                            "data.image_size"
+                        } else {
+                            "model.kind"
+                        };
+                        problem(
+                            key,
+                            format!(
+                                "\"cnn\" needs images of at least {MIN_CNN_SIDE}×{MIN_CNN_SIDE} pixels (its two 2×2 max-pools); the {source} images are {width}×{height}"
+                            ),
+                        );
+                    }
+                    if channels == 0 {
+                        problem(
+                            "model.kind",
+                            format!(
+                                "\"cnn\" needs images with at least 1 channel; the {source} images have 0"
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        if facts.n_classes < 2 {
+            problem(
+                "data.source",
+                format!(
+                    "the {source} data hold {} class(es); noise and training need at least 2",
+                    facts.n_classes
+                ),
+            );
+        }
+        if facts.n_train == 0 {
+            problem(
+                "data.source",
+                format!("the {source} data leave no training sample"),
+            );
+        }
+        if facts.n_test == 0 {
+            match data.test_fraction() {
+                Some(share) if facts.found_split.is_none() => problem(
+                    "data.test_fraction",
+                    format!(
+                        "{share} leaves the test split empty: round({share} · n_c) is 0 for every class c; give a larger share (or more data)"
+                    ),
+                ),
+                _ => problem(
+                    if data.test_path.is_some() {
+                        "data.test_path"
+                    } else {
+                        "data.path"
+                    },
+                    "the test split holds no sample".into(),
+                ),
+            }
+        }
+        for (key, subset, available, what) in [
+            (
+                "data.train_subset",
+                data.train_subset,
+                facts.n_train,
+                "training samples available (what the test and validation splits leave)",
+            ),
+            (
+                "data.validation_subset",
+                data.validation_subset,
+                facts.n_validation,
+                "validation samples available",
+            ),
+        ] {
+            if let Some(n) = subset.filter(|&n| n > available) {
+                problem(
+                    key,
+                    format!(
+                        "{n} is more than the {available} {what}; give at most {available}, or leave it out to use them all"
+                    ),
+                );
+            }
+        }
+        if !problems.is_empty() {
+            return Err(self.located(problems));
+        }
+        Ok(self
+            .located(self.degenerate_settings(facts.n_classes))
+            .to_string()
+            .lines()
+            .map(String::from)
+            .collect())
+    }
+
+    /// Settings a sweep can run but whose runs cannot answer the question, as (key, reason).
+    fn degenerate_settings(&self, n_classes: usize) -> Vec<(String, String)> {
+        let mut found = Vec::new();
+        let k = n_classes;
+        for (index, &rate) in self.noise.rates.iter().enumerate() {
+            let Some(threshold) = degenerate_rate(self.noise.model, k) else {
+                break;
+            };
+            if rate < threshold - 1e-12 {
+                continue;
+            }
+            let reason = match self.noise.model {
+                NoiseModelName::Symmetric => format!(
+                    "ρ = {rate} ≥ (K − 1)/K = {} with K = {k} classes: under symmetric noise the true class (probability 1 − ρ) is then no more likely than each other class (ρ/(K − 1)), so the noisy label is no longer the most likely one",
+                    short(threshold)
+                ),
+                NoiseModelName::PairFlip => format!(
+                    "ρ = {rate} ≥ 1/2: under pair-flip noise class c is then labelled c + 1 (probability ρ) at least as often as c (1 − ρ), so the noisy label is no longer the most likely one"
+                ),
+                NoiseModelName::Uniform => format!(
+                    "ρ = {rate} ≥ 1: under uniform noise every label is then redrawn from all K = {k} classes alike, so the noisy label is no longer the most likely one and carries no label information"
+                ),
+                NoiseModelName::None => continue,
+            };
+            found.push((format!("noise.rates[{index}]"), reason));
+        }
+        for (index, &epsilon) in self.targets.epsilons.iter().enumerate() {
+            if epsilon == 1.0 {
+                found.push((
+                    format!("targets.epsilons[{index}]"),
+                    "ε = 1 makes every target the uniform distribution 1/K whatever the label, so these runs' targets carry no label information".into(),
+                ));
+            }
+        }
+        found
+    }
+
+    /// `problems` as a [`ConfigError`] of the file this configuration was read from, each at the
+    /// line of its key.
+    pub fn located(&self, problems: Vec<(String, String)>) -> ConfigError {
+        ConfigError {
+            file: self.origin.file().to_string(),
+            problems: problems
+                .into_iter()
+                .map(|(key, message)| ConfigProblem {
+                    line: self.origin.line_of(&key),
+                    key: Some(key),
+                    message,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The smallest nominal rate at which `model`, on `k` classes, no longer keeps the clean class
+/// the most likely noisy label of its samples (REFERENCE.md §2): symmetric `T_cc = 1 − ρ` against
+/// `ρ/(K − 1)` gives (K − 1)/K; pair-flip `1 − ρ` against `ρ` gives 1/2; uniform
+/// `1 − ρ + ρ/K` against `ρ/K` gives 1. `None` for no noise.
+fn degenerate_rate(model: NoiseModelName, k: usize) -> Option<f64> {
+    match model {
+        NoiseModelName::None => None,
+        NoiseModelName::Symmetric => Some((k.max(2) - 1) as f64 / k.max(2) as f64),
+        NoiseModelName::PairFlip => Some(0.5),
+        NoiseModelName::Uniform => Some(1.0),
+    }
+}
+
+/// `value` with at most 4 decimals, trailing zeros removed: 0.9, 0.6667, 0.5.
+fn short(value: f64) -> String {
+    let text = format!("{value:.4}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// 1-based line of byte offset `offset` in `text`.
@@ -1003,11 +1605,11 @@ learning_rate = 0.05
             // A wrong type.
             (
                 GOOD.replace("epochs = 2", "epochs = 2.5"),
-                "x.toml:19: training.epochs: invalid type: floating point `2.5`, expected usize",
+                "x.toml:19: training.epochs: invalid type: floating point `2.5`, expected a non-negative integer",
             ),
             (
                 GOOD.replace("rates = [0.0, 0.4]", "rates = 0.4"),
-                "x.toml:9: noise.rates: invalid type: floating point `0.4`, expected a sequence",
+                "x.toml:9: noise.rates: invalid type: floating point `0.4`, expected a list in brackets, such as [1, 2]",
             ),
             // A noise rate outside [0, 1].
             (
@@ -1110,6 +1712,419 @@ learning_rate = 0.05
             &GOOD.replace("learning_rate = 0.05", "learning_rate = 0.05\nbeta1 = 0.8"),
             "x.toml:23: training.beta1: only used with optimizer = \"adamw\", not \"sgd\"",
         );
+    }
+
+    #[test]
+    fn type_errors_name_the_expected_type_in_plain_words() {
+        let image_folder = |size: &str| {
+            GOOD.replace(
+                "source = \"digits\"",
+                &format!("source = \"image-folder\"\npath = \"p\"\nimage_size = {size}"),
+            )
+        };
+        let cases = [
+            (
+                GOOD.replace("epochs = 2", "epochs = -1"),
+                "x.toml:19: training.epochs: invalid value: integer `-1`, expected a non-negative integer",
+            ),
+            (
+                GOOD.replace("epochs = 2", "epochs = 18446744073709551616"),
+                "x.toml:19: training.epochs: invalid value: integer `18446744073709551616`, expected a non-negative integer",
+            ),
+            (
+                GOOD.replace("seeds = 2", "seeds = 2.5"),
+                "x.toml:2: seeds: invalid type: floating point `2.5`, expected a non-negative integer",
+            ),
+            (
+                GOOD.replace("learning_rate = 0.05", "learning_rate = \"fast\""),
+                "x.toml:22: training.learning_rate: invalid type: string \"fast\", expected a number",
+            ),
+            (
+                GOOD.replace("rates = [0.0, 0.4]", "rates = [0.0, true]"),
+                "x.toml:9: noise.rates[1]: invalid type: boolean `true`, expected a number",
+            ),
+            (
+                GOOD.replace("learning_rate = 0.05", "learning_rate = 0.05\nnesterov = 1"),
+                "x.toml:23: training.nesterov: invalid type: integer `1`, expected true or false",
+            ),
+            (
+                GOOD.replace("name = \"t\"", "name = 5"),
+                "x.toml:1: name: invalid type: integer `5`, expected a string in quotes",
+            ),
+            (
+                GOOD.replace("source = \"digits\"", "source = \"csv\"\npath = 3"),
+                "x.toml:6: data.path: invalid type: integer `3`, expected a string in quotes",
+            ),
+            (
+                image_folder("[8.5, 8]"),
+                "x.toml:7: data.image_size[0]: invalid type: floating point `8.5`, expected a non-negative integer up to 4294967295",
+            ),
+            (
+                image_folder("[8]"),
+                "x.toml:7: data.image_size: invalid length 1, expected a list of 2 values",
+            ),
+            (
+                GOOD.replace("hidden = [16]", "hidden = [16.5]"),
+                "x.toml:16: model.hidden[0]: invalid type: floating point `16.5`, expected a non-negative integer",
+            ),
+        ];
+        for (text, expected) in &cases {
+            check(text, expected);
+        }
+        // Messages that name no Rust type are left alone.
+        assert_eq!(
+            plain_type_names("invalid array, expected `]`"),
+            "invalid array, expected `]`"
+        );
+    }
+
+    #[test]
+    fn no_noise_takes_the_single_rate_zero() {
+        check(
+            &GOOD.replace("model = \"symmetric\"", "model = \"none\""),
+            "x.toml:9: noise.rates: [0, 0.4] is not allowed with noise.model = \"none\": no label is flipped at any rate, so give the single rate rates = [0]",
+        );
+        check(
+            &GOOD
+                .replace("model = \"symmetric\"", "model = \"none\"")
+                .replace("rates = [0.0, 0.4]", "rates = [0.3]"),
+            "x.toml:9: noise.rates: [0.3] is not allowed with noise.model = \"none\": no label is flipped at any rate, so give the single rate rates = [0]",
+        );
+        let config = parse(
+            &GOOD
+                .replace("model = \"symmetric\"", "model = \"none\"")
+                .replace("rates = [0.0, 0.4]", "rates = [0.0]"),
+            "x.toml",
+        )
+        .unwrap();
+        assert_eq!(config.noise.rates, [0.0]);
+    }
+
+    #[test]
+    fn a_cnn_on_image_folders_smaller_than_4_by_4_is_refused_by_the_parser() {
+        let text = GOOD
+            .replace(
+                "source = \"digits\"",
+                "source = \"image-folder\"\npath = \"p\"\nimage_size = [3, 3]",
+            )
+            .replace("kind = \"mlp\"\nhidden = [16]", "kind = \"cnn\"");
+        check(
+            &text,
+            "x.toml:7: data.image_size: [3, 3] is too small for model.kind = \"cnn\": its two 2×2 max-pools need images of at least 4×4 pixels",
+        );
+        assert!(parse(&text.replace("[3, 3]", "[4, 4]"), "x.toml").is_ok());
+        // Other models take any size.
+        assert!(
+            parse(
+                &text.replace("kind = \"cnn\"", "kind = \"logistic\""),
+                "x.toml"
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn test_path_and_validation_subset_are_checked() {
+        let folder = |extra: &str| {
+            GOOD.replace(
+                "source = \"digits\"",
+                &format!("source = \"image-folder\"\npath = \"p\"\nimage_size = [8, 8]\n{extra}"),
+            )
+        };
+        check(
+            &folder("test_path = \"q\"\ntest_fraction = 0.3"),
+            "x.toml:9: data.test_fraction: not used: the test images come from data.test_path",
+        );
+        let config = parse(&folder("test_path = \"q\""), "x.toml").unwrap();
+        assert_eq!(config.data.test_fraction(), None);
+        check(
+            &GOOD.replace(
+                "source = \"digits\"",
+                "source = \"digits\"\ntest_path = \"q\"",
+            ),
+            "x.toml:6: data.test_path: not used with source = \"digits\"; only with source = \"image-folder\"",
+        );
+        check(
+            &GOOD.replace(
+                "source = \"digits\"",
+                "source = \"digits\"\nvalidation_subset = 0",
+            ),
+            "x.toml:6: data.validation_subset: 0 is not allowed: at least 1 sample (for no validation split, set validation_fraction = 0)",
+        );
+        check(
+            &GOOD.replace(
+                "source = \"digits\"",
+                "source = \"digits\"\nvalidation_fraction = 0.0\nvalidation_subset = 10",
+            ),
+            "x.toml:7: data.validation_subset: not used: validation_fraction = 0 leaves no validation split to take a subset of",
+        );
+        let config = parse(
+            &GOOD.replace(
+                "source = \"digits\"",
+                "source = \"digits\"\nvalidation_subset = 50",
+            ),
+            "x.toml",
+        )
+        .unwrap();
+        assert_eq!(config.data.validation_subset, Some(50));
+    }
+
+    #[test]
+    fn filled_defaults_is_no_key_of_the_file() {
+        check(
+            &format!("filled_defaults = []\n{GOOD}"),
+            "x.toml:1: filled_defaults: unknown field `filled_defaults`, expected one of `name`, `seed`, `seeds`, `data`, `noise`, `targets`, `model`, `training`",
+        );
+    }
+
+    /// Facts of a data set of `k` classes that fits every model.
+    fn facts(k: usize) -> DataFacts {
+        DataFacts {
+            image_shape: Some([1, 8, 8]),
+            n_classes: k,
+            n_train: 1000,
+            n_validation: 100,
+            n_test: 200,
+            found_split: None,
+        }
+    }
+
+    #[test]
+    fn settings_that_do_not_fit_the_data_are_errors_naming_file_line_and_key() {
+        let cnn = GOOD.replace("kind = \"mlp\"\nhidden = [16]", "kind = \"cnn\"");
+        let idx = cnn.replace("source = \"digits\"", "source = \"idx\"\npath = \"m\"");
+        let config = parse(&idx, "x.toml").unwrap();
+        let tiny_images = DataFacts {
+            image_shape: Some([1, 3, 3]),
+            ..facts(10)
+        };
+        assert_eq!(
+            config.check_data(&tiny_images).unwrap_err().to_string(),
+            "x.toml:16: model.kind: \"cnn\" needs images of at least 4×4 pixels (its two 2×2 max-pools); the idx images are 3×3"
+        );
+        let no_channels = DataFacts {
+            image_shape: Some([0, 8, 8]),
+            ..facts(10)
+        };
+        assert_eq!(
+            config.check_data(&no_channels).unwrap_err().to_string(),
+            "x.toml:16: model.kind: \"cnn\" needs images with at least 1 channel; the idx images have 0"
+        );
+        let table = DataFacts {
+            image_shape: None,
+            ..facts(10)
+        };
+        assert_eq!(
+            config.check_data(&table).unwrap_err().to_string(),
+            "x.toml:16: model.kind: \"cnn\" needs image data; the idx data are a table"
+        );
+        assert_eq!(config.check_data(&facts(10)).unwrap(), Vec::<String>::new());
+
+        let subsets = parse(
+            &GOOD.replace(
+                "source = \"digits\"",
+                "source = \"digits\"\ntrain_subset = 5000\nvalidation_subset = 500",
+            ),
+            "x.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            subsets.check_data(&facts(10)).unwrap_err().to_string(),
+            "x.toml:6: data.train_subset: 5000 is more than the 1000 training samples available (what the test and validation splits leave); give at most 1000, or leave it out to use them all\n\
+             x.toml:7: data.validation_subset: 500 is more than the 100 validation samples available; give at most 100, or leave it out to use them all"
+        );
+        let config = parse(GOOD, "x.toml").unwrap();
+        let one_class = facts(1);
+        assert_eq!(
+            config.check_data(&one_class).unwrap_err().to_string(),
+            "x.toml:5: data.source: the digits data hold 1 class(es); noise and training need at least 2"
+        );
+        let no_test = DataFacts {
+            n_test: 0,
+            ..facts(10)
+        };
+        assert_eq!(
+            config.check_data(&no_test).unwrap_err().to_string(),
+            "x.toml:4: data.test_fraction: 0.2 leaves the test split empty: round(0.2 · n_c) is 0 for every class c; give a larger share (or more data)"
+        );
+        // An image folder with train/ and test/ keeps its test split: no test_fraction.
+        let folder = parse(
+            &GOOD.replace(
+                "source = \"digits\"",
+                "source = \"image-folder\"\npath = \"p\"\nimage_size = [8, 8]\ntest_fraction = 0.3",
+            ),
+            "x.toml",
+        )
+        .unwrap();
+        let split = DataFacts {
+            found_split: Some(data::ImageFolderSplit {
+                train: "p/train".into(),
+                test: "p/test".into(),
+            }),
+            ..facts(2)
+        };
+        assert_eq!(
+            folder.check_data(&split).unwrap_err().to_string(),
+            "x.toml:8: data.test_fraction: not used: the image folder has its own test split (p/train and p/test)"
+        );
+    }
+
+    #[test]
+    fn degenerate_settings_are_warned_about_with_the_reason() {
+        let with = |model: &str, rates: &str, epsilons: &str| {
+            parse(
+                &GOOD
+                    .replace("model = \"symmetric\"", &format!("model = \"{model}\""))
+                    .replace("rates = [0.0, 0.4]", &format!("rates = {rates}"))
+                    .replace("epsilons = [0.0, 0.1]", &format!("epsilons = {epsilons}")),
+                "x.toml",
+            )
+            .unwrap()
+        };
+        // Symmetric: the clean class stays the most likely label below (K − 1)/K.
+        let config = with("symmetric", "[0.0, 0.6, 0.9, 0.95]", "[0.0, 1.0]");
+        assert_eq!(
+            config.check_data(&facts(10)).unwrap(),
+            [
+                "x.toml:9: noise.rates[2]: ρ = 0.9 ≥ (K − 1)/K = 0.9 with K = 10 classes: under symmetric noise the true class (probability 1 − ρ) is then no more likely than each other class (ρ/(K − 1)), so the noisy label is no longer the most likely one",
+                "x.toml:9: noise.rates[3]: ρ = 0.95 ≥ (K − 1)/K = 0.9 with K = 10 classes: under symmetric noise the true class (probability 1 − ρ) is then no more likely than each other class (ρ/(K − 1)), so the noisy label is no longer the most likely one",
+                "x.toml:12: targets.epsilons[1]: ε = 1 makes every target the uniform distribution 1/K whatever the label, so these runs' targets carry no label information",
+            ]
+        );
+        let three = with("symmetric", "[0.6, 0.7]", "[0.0]");
+        assert_eq!(
+            three.check_data(&facts(3)).unwrap(),
+            [
+                "x.toml:9: noise.rates[1]: ρ = 0.7 ≥ (K − 1)/K = 0.6667 with K = 3 classes: under symmetric noise the true class (probability 1 − ρ) is then no more likely than each other class (ρ/(K − 1)), so the noisy label is no longer the most likely one"
+            ]
+        );
+        // Pair-flip: at 1/2, whatever K.
+        let pair = with("pair-flip", "[0.4, 0.5]", "[0.0]");
+        assert_eq!(
+            pair.check_data(&facts(10)).unwrap(),
+            [
+                "x.toml:9: noise.rates[1]: ρ = 0.5 ≥ 1/2: under pair-flip noise class c is then labelled c + 1 (probability ρ) at least as often as c (1 − ρ), so the noisy label is no longer the most likely one"
+            ]
+        );
+        // Uniform keeps the clean class ahead (1 − ρ + ρ/K against ρ/K) until ρ = 1.
+        let uniform = with("uniform", "[0.9, 1.0]", "[0.0]");
+        assert_eq!(
+            uniform.check_data(&facts(10)).unwrap(),
+            [
+                "x.toml:9: noise.rates[1]: ρ = 1 ≥ 1: under uniform noise every label is then redrawn from all K = 10 classes alike, so the noisy label is no longer the most likely one and carries no label information"
+            ]
+        );
+        assert!(
+            with("none", "[0.0]", "[0.0, 0.5]")
+                .check_data(&facts(10))
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn resolved_fills_every_default_and_as_written_undoes_it() {
+        let config = parse(GOOD, "x.toml").unwrap();
+        let resolved = config.resolved();
+        assert_eq!(resolved.data.test_fraction, Some(0.2));
+        assert_eq!(
+            resolved.data.split_seed,
+            Some(crate::grid::derive_seed(0, "split"))
+        );
+        assert_eq!(resolved.training.momentum, Some(0.9));
+        assert_eq!(resolved.training.nesterov, Some(false));
+        assert_eq!(
+            (resolved.training.beta1, resolved.training.beta2),
+            (None, None)
+        );
+        assert_eq!(
+            resolved.filled_defaults,
+            [
+                "data.test_fraction",
+                "data.split_seed",
+                "training.momentum",
+                "training.nesterov"
+            ]
+        );
+        // The optimiser the trainer gets is the same either way.
+        assert_eq!(
+            resolved.training.optimizer_params(),
+            config.training.optimizer_params()
+        );
+        assert_eq!(resolved.as_written(), config);
+        assert_eq!(config.as_written(), config);
+        assert_eq!(resolved.resolved(), resolved);
+        // Through JSON, as merge reads a manifest back.
+        let json = serde_json::to_value(&resolved).unwrap();
+        assert_eq!(json["data"]["test_fraction"], 0.2);
+        assert_eq!(json["training"]["nesterov"], false);
+        let read: ExperimentConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(read.as_written(), config);
+        // A configuration as written serialises as before: no new keys, so `config_hash` and
+        // the run ids of existing folders stay what they were.
+        let json = serde_json::to_value(&config).unwrap();
+        for (table, key) in [
+            ("", "filled_defaults"),
+            ("", "origin"),
+            ("data", "validation_subset"),
+            ("data", "test_path"),
+        ] {
+            let object = if table.is_empty() {
+                &json
+            } else {
+                &json[table]
+            };
+            assert!(object.get(key).is_none(), "{table}.{key}");
+        }
+
+        // Blobs, AdamW and the CNN; a default written out explicitly is not listed.
+        let other = parse(
+            &GOOD
+                .replace("source = \"digits\"", "source = \"blobs\"\nn_features = 4")
+                .replace("kind = \"mlp\"\nhidden = [16]", "kind = \"logistic\"")
+                .replace("optimizer = \"sgd\"", "optimizer = \"adamw\"\nbeta1 = 0.9"),
+            "x.toml",
+        )
+        .unwrap();
+        let resolved = other.resolved();
+        assert_eq!(
+            resolved.filled_defaults,
+            [
+                "data.test_fraction",
+                "data.split_seed",
+                "data.n_classes",
+                "data.n_samples",
+                "data.separation",
+                "training.beta2"
+            ]
+        );
+        assert_eq!(
+            (
+                resolved.data.n_classes,
+                resolved.data.n_features,
+                resolved.data.n_samples,
+                resolved.data.separation,
+                resolved.training.beta2
+            ),
+            (Some(4), Some(4), Some(800), Some(1.5), Some(0.999))
+        );
+        assert_eq!(resolved.as_written(), other);
+        let idx = parse(
+            &GOOD
+                .replace(
+                    "source = \"digits\"",
+                    "source = \"idx\"\npath = \"no/such/folder\"",
+                )
+                .replace("kind = \"mlp\"\nhidden = [16]", "kind = \"cnn\""),
+            "x.toml",
+        )
+        .unwrap()
+        .resolved();
+        // Its own test split: no test share. The files are not there, so their names stay out.
+        assert_eq!(idx.data.test_fraction, None);
+        assert_eq!(idx.data.n_classes, Some(10));
+        assert_eq!(idx.data.train_images, None);
+        assert_eq!(idx.model.channels, Some([16, 32]));
     }
 
     /// A time-bounded mutation fuzzer over the shipped experiment files: whatever the text,

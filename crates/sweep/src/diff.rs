@@ -9,8 +9,8 @@ const MAX_REPORTED: usize = 20;
 
 /// Compares `left` and `right` and returns one line per difference (all of them; the caller
 /// decides how many to print). Cells that both parse as numbers are equal when
-/// `|a − b| ≤ absolute_tolerance`; other cells must match exactly. Empty cells equal only empty
-/// cells.
+/// `|a − b| ≤ absolute_tolerance`, the difference taken exactly on their decimal digits (see
+/// [`difference`]); other cells must match exactly. Empty cells equal only empty cells.
 pub fn diff_csv(left: &Path, right: &Path, absolute_tolerance: f64) -> Result<Vec<String>> {
     let (left_header, left_rows) = read(left)?;
     let (right_header, right_rows) = read(right)?;
@@ -39,9 +39,9 @@ pub fn diff_csv(left: &Path, right: &Path, absolute_tolerance: f64) -> Result<Ve
                 differences.push(format!(
                     "line {} column {column}: {x} vs {y}{}",
                     row_index + 2,
-                    match (x.parse::<f64>(), y.parse::<f64>()) {
-                        (Ok(p), Ok(q)) => format!(" (|Δ| = {:.3e})", (p - q).abs()),
-                        _ => String::new(),
+                    match difference(x, y) {
+                        Some(delta) => format!(" (|Δ| = {delta:.3e})"),
+                        None => String::new(),
                     }
                 ));
             }
@@ -53,15 +53,15 @@ pub fn diff_csv(left: &Path, right: &Path, absolute_tolerance: f64) -> Result<Ve
 /// Prints the differences (at most [`MAX_REPORTED`]) and a closing line.
 pub fn report(differences: &[String], left: &Path, right: &Path) {
     for line in differences.iter().take(MAX_REPORTED) {
-        println!("{line}");
+        outln!("{line}");
     }
     if differences.len() > MAX_REPORTED {
-        println!("… and {} more", differences.len() - MAX_REPORTED);
+        outln!("… and {} more", differences.len() - MAX_REPORTED);
     }
     if differences.is_empty() {
-        println!("{} and {} agree", left.display(), right.display());
+        outln!("{} and {} agree", left.display(), right.display());
     } else {
-        println!(
+        outln!(
             "{} differences between {} and {}",
             differences.len(),
             left.display(),
@@ -71,13 +71,62 @@ pub fn report(differences: &[String], left: &Path, right: &Path) {
 }
 
 fn cells_equal(x: &str, y: &str, tolerance: f64) -> bool {
-    if x == y {
-        return true;
+    x == y || difference(x, y).is_some_and(|delta| delta <= tolerance)
+}
+
+/// `|x − y|` of two cells that parse as numbers (`None` otherwise).
+///
+/// The cells are decimal text, and binary floating point would misjudge their difference:
+/// 0.876251 − 0.876250 is 1.00000000003e-6 in `f64`, so `--atol 1e-6` would flag a change of one
+/// unit in the last printed place. So the difference is computed exactly on the decimal digits
+/// and rounded once, to the `f64` nearest to it, which is then compared with the tolerance (read
+/// as the `f64` nearest to what was typed): a difference equal to the tolerance as written
+/// passes. Cells that are not plain decimals (`inf`, `NaN`, more than 36 digits) fall back to
+/// `f64` arithmetic.
+fn difference(x: &str, y: &str) -> Option<f64> {
+    let (a, b) = (x.parse::<f64>().ok()?, y.parse::<f64>().ok()?);
+    Some(exact_difference(x, y).unwrap_or_else(|| (a - b).abs()))
+}
+
+/// `|x − y|` computed on the decimal digits, rounded once to `f64`.
+fn exact_difference(x: &str, y: &str) -> Option<f64> {
+    let (a, a_scale) = parse_decimal(x)?;
+    let (b, b_scale) = parse_decimal(y)?;
+    let scale = a_scale.max(b_scale);
+    let align = |mantissa: i128, from: i32| {
+        10i128
+            .checked_pow(u32::try_from(scale - from).ok()?)
+            .and_then(|factor| mantissa.checked_mul(factor))
+    };
+    let delta = align(a, a_scale)?.checked_sub(align(b, b_scale)?)?;
+    format!("{}e{}", delta.unsigned_abs(), -i64::from(scale))
+        .parse()
+        .ok()
+}
+
+/// A decimal number `[+-]digits[.digits][(e|E)[+-]digits]` as `(m, s)` with value `m · 10^(−s)`;
+/// `None` for anything else or for more than 36 digits.
+fn parse_decimal(text: &str) -> Option<(i128, i32)> {
+    let (negative, unsigned) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (number, exponent) = match unsigned.find(['e', 'E']) {
+        Some(at) => (&unsigned[..at], unsigned[at + 1..].parse::<i32>().ok()?),
+        None => (unsigned, 0),
+    };
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let digits = || whole.bytes().chain(fraction.bytes());
+    if whole.len() + fraction.len() == 0 || whole.len() + fraction.len() > 36 {
+        return None;
     }
-    match (x.parse::<f64>(), y.parse::<f64>()) {
-        (Ok(a), Ok(b)) => (a - b).abs() <= tolerance,
-        _ => false,
+    if !digits().all(|d| d.is_ascii_digit()) {
+        return None;
     }
+    let mantissa = digits().fold(0i128, |m, d| m * 10 + i128::from(d - b'0'));
+    let scale = i32::try_from(fraction.len()).ok()?.checked_sub(exponent)?;
+    Some((if negative { -mantissa } else { mantissa }, scale))
 }
 
 type Table = (Vec<String>, Vec<Vec<String>>);
@@ -122,6 +171,47 @@ mod tests {
         let loose = diff_csv(&a, &b, 1e-3).unwrap();
         assert_eq!(loose.len(), 1);
         assert!(diff_csv(&a, &a, 0.0).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_last_digit_change_within_the_tolerance_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.csv");
+        let b = dir.path().join("b.csv");
+        let c = dir.path().join("c.csv");
+        std::fs::write(&a, "id,x\nr1,0.876250\n").unwrap();
+        std::fs::write(&b, "id,x\nr1,0.876251\n").unwrap();
+        std::fs::write(&c, "id,x\nr1,0.876252\n").unwrap();
+        // In f64, 0.876251 − 0.876250 is 1.00000000003e-6: more than 1e-6.
+        assert!((0.876251f64 - 0.876250f64).abs() > 1e-6);
+        assert!(diff_csv(&a, &b, 1e-6).unwrap().is_empty());
+        assert!(diff_csv(&b, &a, 1e-6).unwrap().is_empty());
+        // Two units in the last place are still more than 1e-6.
+        assert_eq!(
+            diff_csv(&a, &c, 1e-6).unwrap(),
+            vec!["line 2 column x: 0.876250 vs 0.876252 (|Δ| = 2.000e-6)".to_string()]
+        );
+        assert!(diff_csv(&a, &c, 2e-6).unwrap().is_empty());
+        // Without a tolerance, any change is one.
+        assert_eq!(diff_csv(&a, &b, 0.0).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn differences_are_exact_on_the_decimal_digits() {
+        assert_eq!(parse_decimal("0.876250"), Some((876_250, 6)));
+        assert_eq!(parse_decimal("-1.5e-3"), Some((-15, 4)));
+        assert_eq!(parse_decimal("12"), Some((12, 0)));
+        assert_eq!(parse_decimal(".5"), Some((5, 1)));
+        assert_eq!(parse_decimal("2E3"), Some((2, -3)));
+        for bad in ["", "-", ".", "1.2.3", "inf", "NaN", "1e", "0x10", "1 "] {
+            assert_eq!(parse_decimal(bad), None, "{bad:?}");
+        }
+        assert_eq!(difference("0.876250", "0.876251"), Some(1e-6));
+        assert_eq!(difference("-0.000001", "0.000001"), Some(2e-6));
+        assert_eq!(difference("1e-6", "0.000002"), Some(1e-6));
+        assert_eq!(difference("inf", "1"), Some(f64::INFINITY));
+        assert_eq!(difference("x", "1"), None);
+        assert!(!cells_equal("NaN", "0", 1.0));
     }
 
     #[test]

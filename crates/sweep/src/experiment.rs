@@ -13,7 +13,10 @@ use reporter::{CalibrationRow, EpochRow, ProjectionRow, RunRow, RunStatusLabel};
 use serde::{Deserialize, Serialize};
 use trainer::{RunOutcome, RunStatus, TrainData, TrainError, TrainParams, TrainSeeds};
 
-use crate::config::{BLOBS_DEFAULT_CLASSES, Cifar100LabelsName, DataSource, ExperimentConfig};
+use crate::config::{
+    BLOBS_DEFAULT_CLASSES, Cifar100LabelsName, DEFAULT_TEST_FRACTION, DataFacts, DataSource,
+    ExperimentConfig, IDX_DEFAULT_CLASSES,
+};
 use crate::grid::{RunSpec, derive_seed};
 
 /// The data set split and standardised once for every run of an experiment.
@@ -31,23 +34,73 @@ pub struct PreparedData {
 
 /// Loads the configured data set, splits it (stratified, by the split seed; sources with their
 /// own test split keep it and only carve validation from the training data), reduces the training
-/// split to `train_subset` samples if asked, and standardises all splits with statistics fitted on
-/// the training split only.
+/// split to `train_subset` and the validation split to `validation_subset` samples if asked, and
+/// standardises all splits with statistics fitted on the training split only.
+///
+/// The experiment is then checked against the data ([`ExperimentConfig::check_data`]): a setting
+/// that does not fit them (a CNN on images smaller than 4×4, a subset larger than its split, …)
+/// is an error naming the file, line and key ([`data::DataError::Setting`]), and each degenerate
+/// setting (ε = 1, a noise rate at which the clean class is no longer the most likely label) is
+/// warned about on stderr, once, before anything is trained. `sweep check` and `sweep run` both
+/// come through here.
 pub fn prepare_data(config: &ExperimentConfig) -> Result<PreparedData, data::DataError> {
+    let (prepared, warnings) = prepare_checked(config)?;
+    for warning in warnings {
+        errln!("warning: {warning}");
+    }
+    Ok(prepared)
+}
+
+/// [`prepare_data`] without printing: the prepared data and the warnings, one line each.
+pub fn prepare_checked(
+    config: &ExperimentConfig,
+) -> Result<(PreparedData, Vec<String>), data::DataError> {
     let settings = &config.data;
-    let (pool, own_test) = load_source(config)?;
+    let Source {
+        pool,
+        test: own_test,
+        found_split,
+    } = load_source(config)?;
     let seed = split_seed(config);
+    let test_fraction = if own_test.is_some() {
+        0.0
+    } else {
+        settings.test_fraction.unwrap_or(DEFAULT_TEST_FRACTION)
+    };
     let mut split = data::stratified_split(
         &pool,
         &SplitParams {
             validation_fraction: settings.validation_fraction,
-            test_fraction: settings.test_fraction().unwrap_or(0.0),
+            test_fraction,
             seed,
         },
     )?;
+    let facts = DataFacts {
+        image_shape: pool.image_shape,
+        n_classes: pool.n_classes,
+        n_train: split.train.len(),
+        n_validation: split.validation.len(),
+        n_test: own_test
+            .as_ref()
+            .map_or(split.test.len(), |test| test.n_samples()),
+        found_split,
+    };
+    // The experiment as it will run, every default filled in, is what is checked.
+    let warnings = config
+        .resolved()
+        .check_data(&facts)
+        .map_err(|error| data::DataError::Setting(error.to_string()))?;
     if let Some(n) = settings.train_subset {
         split.train =
             data::stratified_subset_of(&pool, &split.train, n, derive_seed(seed, "subset"));
+    }
+    if let Some(n) = settings.validation_subset {
+        split.validation = data::stratified_subset_of(
+            &pool,
+            &split.validation,
+            n,
+            derive_seed(seed, "validation-subset"),
+        );
     }
     let mut validation = pool.subset(&split.validation);
     let mut test = own_test.unwrap_or_else(|| pool.subset(&split.test));
@@ -58,21 +111,45 @@ pub fn prepare_data(config: &ExperimentConfig) -> Result<PreparedData, data::Dat
     for part in [&mut train, &mut validation, &mut test] {
         scaler.apply(part);
     }
-    Ok(PreparedData {
-        train,
-        validation,
-        test,
-        split,
-    })
+    Ok((
+        PreparedData {
+            train,
+            validation,
+            test,
+            split,
+        },
+        warnings,
+    ))
 }
 
-/// The configured data: the pool that training and validation (and, without a test split of the
-/// source's own, test) are drawn from, and the source's own test split if it has one.
-fn load_source(config: &ExperimentConfig) -> Result<(Dataset, Option<Dataset>), data::DataError> {
+/// The configured data, as read.
+struct Source {
+    /// The pool that training and validation (and, without a test split of the source's own,
+    /// test) are drawn from.
+    pool: Dataset,
+    /// The source's own test split, if it has one.
+    test: Option<Dataset>,
+    /// The two folders of an image folder that ships its own split.
+    found_split: Option<data::ImageFolderSplit>,
+}
+
+impl Source {
+    /// A source whose test split, if any, is a file or set of files of its own.
+    fn new(pool: Dataset, test: Option<Dataset>) -> Source {
+        Source {
+            pool,
+            test,
+            found_split: None,
+        }
+    }
+}
+
+/// Reads the configured data.
+fn load_source(config: &ExperimentConfig) -> Result<Source, data::DataError> {
     let settings = &config.data;
     // Validation guarantees `path` for every source that needs it.
     let path = || settings.path.clone().unwrap_or_default();
-    Ok(match settings.source {
+    let (pool, test) = match settings.source {
         DataSource::Digits => (data::digits()?, None),
         DataSource::Blobs => (
             data::blobs(&blobs_params(config).unwrap_or_default())?,
@@ -98,7 +175,7 @@ fn load_source(config: &ExperimentConfig) -> Result<(Dataset, Option<Dataset>), 
                     .or_else(|| standard.as_ref().map(|files| standard_name(files).clone()))
                     .unwrap_or_default()
             };
-            let n_classes = settings.n_classes.unwrap_or(10);
+            let n_classes = settings.n_classes.unwrap_or(IDX_DEFAULT_CLASSES);
             let name = folder
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -133,21 +210,67 @@ fn load_source(config: &ExperimentConfig) -> Result<(Dataset, Option<Dataset>), 
             data::load_csv_table(&path(), settings.label_column.as_deref().unwrap_or("label"))?,
             None,
         ),
-        DataSource::ImageFolder => {
-            let [width, height] = settings.image_size.unwrap_or([32, 32]);
-            let cache_dir = image_cache_dir();
+        DataSource::ImageFolder => return load_image_folder(config),
+    };
+    Ok(Source::new(pool, test))
+}
+
+/// Reads an image folder: `path/<class>/…` alone (the test split is then a share of it), or with
+/// its own test split, from `test_path` or from the `train`/`test` (or `training_set`/`test_set`)
+/// sub-folders of `path`. Every folder goes through the image cache.
+fn load_image_folder(config: &ExperimentConfig) -> Result<Source, data::DataError> {
+    let settings = &config.data;
+    let root = settings.path.clone().unwrap_or_default();
+    let [width, height] = settings.image_size.unwrap_or([32, 32]);
+    let grayscale = settings.grayscale.unwrap_or(false);
+    let cache_dir = image_cache_dir();
+    let note = |loaded: &data::CachedImageFolder| {
+        if let data::CacheStatus::NotStored(reason) = &loaded.cache {
+            note_uncached(reason);
+        }
+    };
+    let found_split = match &settings.test_path {
+        Some(_) => None,
+        None => data::find_image_folder_split(&root),
+    };
+    let (train_root, test_root) = match (&settings.test_path, &found_split) {
+        (Some(test), _) => (root.clone(), test.clone()),
+        (None, Some(split)) => (split.train.clone(), split.test.clone()),
+        (None, None) => {
             let loaded = data::load_image_folder_cached(
-                &path(),
+                &root,
                 width,
                 height,
-                settings.grayscale.unwrap_or(false),
+                grayscale,
                 cache_dir.as_deref(),
             )?;
-            if let data::CacheStatus::NotStored(reason) = &loaded.cache {
-                note_uncached(reason);
-            }
-            (loaded.dataset, None)
+            note(&loaded);
+            return Ok(Source::new(loaded.dataset, None));
         }
+    };
+    let (train, test) = data::load_image_folder_split_cached(
+        &train_root,
+        &test_root,
+        width,
+        height,
+        grayscale,
+        cache_dir.as_deref(),
+    )?;
+    note(&train);
+    note(&test);
+    let (mut pool, mut test) = (train.dataset, test.dataset);
+    // `path/train` and `path/test` are parts of one data set, named after `path`.
+    if found_split.is_some() {
+        pool.name = root.file_name().map_or_else(
+            || root.display().to_string(),
+            |name| name.to_string_lossy().into_owned(),
+        );
+        test.name = pool.name.clone();
+    }
+    Ok(Source {
+        pool,
+        test: Some(test),
+        found_split,
     })
 }
 
@@ -179,7 +302,7 @@ const CACHE_DIR_VARIABLE: &str = "LABELNOISE_CACHE_DIR";
 fn note_uncached(reason: &str) {
     static NOTED: Once = Once::new();
     NOTED.call_once(|| {
-        eprintln!(
+        errln!(
             "note: the decoded images are not cached, so the next run decodes them again: {reason} (set {CACHE_DIR_VARIABLE} to a writable folder, or to an empty value to turn the cache off)"
         );
     });
@@ -562,12 +685,18 @@ learning_rate = 0.1
 
     #[test]
     fn splits_moved_out_of_the_pool_equal_copies_of_its_rows() {
-        for extra in ["", "train_subset = 37\n", "train_subset = 500\n"] {
+        for extra in [
+            "",
+            "train_subset = 37\n",
+            "train_subset = 84\n",
+            "validation_subset = 5\n",
+            "train_subset = 40\nvalidation_subset = 6\n",
+        ] {
             let text = CONFIG.replace("n_samples = 120\n", &format!("n_samples = 120\n{extra}"));
             let config = parse(&text, "t.toml").unwrap();
             let prepared = prepare_data(&config).unwrap();
             // The splits as copies of the pool's rows, standardised with the training statistics.
-            let (pool, _) = load_source(&config).unwrap();
+            let pool = load_source(&config).unwrap().pool;
             let split = &prepared.split;
             let mut parts = [
                 pool.subset(&split.train),
@@ -593,6 +722,10 @@ learning_rate = 0.1
             }
             if extra == "train_subset = 37\n" {
                 assert_eq!(prepared.train.n_samples(), 37);
+            }
+            if extra.contains("validation_subset = 6") {
+                assert_eq!(prepared.train.n_samples(), 40);
+                assert_eq!(prepared.validation.n_samples(), 6);
             }
         }
     }

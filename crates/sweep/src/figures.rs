@@ -18,49 +18,107 @@ pub const CHART_NAMES: [&str; 5] = [
     "penultimate",
 ];
 
+/// The charts of a report: those drawn, for the page, and those left out with why.
+#[derive(Debug, Clone, Default)]
+pub struct ReportCharts {
+    /// The charts drawn, the main one first.
+    pub drawn: Vec<PageChart>,
+    /// The charts not drawn for want of data: (heading, why).
+    pub missing: Vec<(String, String)>,
+}
+
 /// Draws every chart the tables have data for into `dir` (PNG and SVG, each written atomically)
-/// and returns them for the page, the main chart first. A chart without data is not drawn, and
-/// an earlier file of it is removed so the folder never shows a stale chart.
+/// and returns them for the page, the main chart first, with the headings of the charts not
+/// drawn and why. A chart without data is not drawn, and an earlier file of it is removed so the
+/// folder never shows a stale chart.
 pub fn write_charts(
     dir: &Path,
     tables: &ResultTables,
     aggregates: &Aggregates,
     context: &ReportContext,
-) -> Result<Vec<PageChart>> {
+) -> Result<ReportCharts> {
     let title = &context.title;
-    let charts: [(&str, Option<Chart>, &str, &str); 5] = [
+    let mut seeds: Vec<u64> = tables.runs.iter().map(|r| r.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let one_seed = seeds.len() == 1;
+    let main_caption = format!(
+        "Clean test accuracy against the nominal noise rate of the configuration (the accuracy \
+         table gives the realised share of flipped training labels where it differs), one line \
+         per ε ({}); left after the last epoch, right at the best epoch, which peeks at the test \
+         split and so shows what early stopping could reach at best.",
+        if one_seed {
+            "a single seed, so no band"
+        } else {
+            "mean over seeds, 95% band"
+        }
+    );
+    let heatmap_caption = if one_seed {
+        "Each cell is (accuracy with ε) − (accuracy with ε = 0) of the single seed at one noise \
+         rate; red is a gain, blue a loss. With 1 seed there is no interval, so every cell is \
+         muted: no difference can be told from chance."
+            .to_string()
+    } else {
+        format!(
+            "Each cell is the mean over seeds of (accuracy with ε) − (accuracy with ε = 0) at one \
+             noise rate, with its 95% interval; red is a gain, blue a loss, and muted cells have \
+             an interval that contains 0 or that cannot be judged (fewer than \
+             {} pairs, or every pair's difference the same).",
+            reporter::MIN_SAMPLES_FOR_INTERVAL
+        )
+    };
+    let curves_caption = format!(
+        "Clean test accuracy and the share of flipped training samples predicted as their noisy \
+         label, per epoch ({}). Memorisation shows as accuracy that peaks and then declines \
+         while the memorised share climbs.",
+        if one_seed {
+            "a single seed"
+        } else {
+            "mean over seeds, 95% band"
+        }
+    );
+    let reliability_caption = if one_seed {
+        "Accuracy against confidence in 15 bins on the clean test split, from the single seed; \
+         bars below the diagonal are over-confident, above it under-confident. The ECE in each \
+         title is that seed's."
+    } else {
+        "Accuracy against confidence in 15 bins on the clean test split, seeds pooled; bars \
+         below the diagonal are over-confident, above it under-confident. The ECE in each \
+         title is the mean over seeds."
+    };
+    let charts: [(&str, Option<Chart>, &str, &str, &str); 5] = [
         (
             "accuracy_vs_noise",
             Some(reporter::accuracy_vs_noise_chart(&aggregates.summary, title).into()),
             "Accuracy versus noise",
-            "Clean test accuracy against the share of flipped training labels, one line per ε \
-             (mean over seeds, 95% band); left after the last epoch, right at the best epoch, \
-             which peeks at the test split and so shows what early stopping could reach at best.",
+            &main_caption,
+            "",
         ),
         (
             "gain_heatmap",
-            (!aggregates.paired.is_empty())
+            aggregates
+                .paired
+                .iter()
+                .any(|p| p.n_pairs > 0)
                 .then(|| reporter::gain_heatmap(&aggregates.paired, "test_accuracy", title).into()),
             "Gain heatmap",
-            "Each cell is the mean over seeds of (accuracy with ε) − (accuracy with ε = 0) at one \
-             noise rate, with its 95% interval; red is a gain, blue a loss, and muted cells have \
-             an interval that contains 0.",
+            &heatmap_caption,
+            "there are no paired gains to show (see the paired-gain section)",
         ),
         (
             "curves",
             reporter::curves_chart(&tables.epochs, title).map(Chart::from),
             "Training curves at the highest noise rate",
-            "Clean test accuracy and the share of flipped training samples predicted as their \
-             noisy label, per epoch. Memorisation shows as accuracy that peaks and then declines \
-             while the memorised share climbs.",
+            &curves_caption,
+            "epochs.csv has no rows: no run completed an epoch",
         ),
         (
             "reliability",
             reporter::reliability_chart(&tables.calibration, &tables.runs, title).map(Chart::from),
             "Reliability",
-            "Accuracy against confidence in 15 bins on the clean test split, seeds pooled; bars \
-             below the diagonal are over-confident, above it under-confident. The ECE in each \
-             title is the mean over seeds.",
+            reliability_caption,
+            "calibration.csv is missing or has no rows: no run completed an epoch, or the folder \
+             lacks the file",
         ),
         (
             "penultimate",
@@ -70,10 +128,13 @@ pub fn write_charts(
              classes' last-layer templates (Müller et al. 2019, who found that label smoothing \
              pulls each class into a tight cluster, equally far from the other templates, \
              while hard targets leave broad clusters spread along the template directions).",
+            "penultimate.csv is missing or has no rows: a sweep writes it only for an MLP with a \
+             hidden layer on three or more classes, from its first seed",
         ),
     ];
     let mut page = Vec::new();
-    for (name, chart, heading, caption) in charts {
+    let mut missing = Vec::new();
+    for (name, chart, heading, caption, why_missing) in charts {
         let png = dir.join(format!("{name}.png"));
         let svg = dir.join(format!("{name}.svg"));
         let Some(chart) = chart else {
@@ -83,6 +144,7 @@ pub fn write_charts(
                         .with_context(|| format!("removing {}", stale.display()))?;
                 }
             }
+            missing.push((heading.to_string(), why_missing.to_string()));
             continue;
         };
         let png_tmp = dir.join(format!(".{name}.png.tmp.png"));
@@ -100,5 +162,8 @@ pub fn write_charts(
             caption: caption.to_string(),
         });
     }
-    Ok(page)
+    Ok(ReportCharts {
+        drawn: page,
+        missing,
+    })
 }

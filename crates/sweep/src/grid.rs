@@ -86,7 +86,18 @@ impl Shard {
 }
 
 /// Expands the grid: noise rates × seeds × ε values, in that nesting order.
+///
+/// Run ids hash the configuration as written: a resolved one (as `manifest.json` holds it, see
+/// [`ExperimentConfig::resolved`]) gives the ids of the file it was resolved from, so folders
+/// merge whichever form their manifest holds.
 pub fn expand(config: &ExperimentConfig) -> Vec<RunSpec> {
+    let written;
+    let config = if config.filled_defaults.is_empty() {
+        config
+    } else {
+        written = config.as_written();
+        &written
+    };
     let mut runs = Vec::new();
     for &noise_rate in &config.noise.rates {
         for seed in 0..config.seeds {
@@ -188,6 +199,36 @@ learning_rate = 0.1
                 .all(|(a, b)| a.run_id != b.run_id)
         );
     }
+
+    #[test]
+    fn a_resolved_configuration_keeps_the_run_ids_of_the_file() {
+        let config = parse(CONFIG, "t.toml").unwrap();
+        let runs = expand(&config);
+        let resolved = config.resolved();
+        assert!(!resolved.filled_defaults.is_empty());
+        assert_eq!(expand(&resolved), runs);
+        // Read back from the JSON of a manifest, as `sweep merge` does.
+        let read: ExperimentConfig =
+            serde_json::from_value(serde_json::to_value(&resolved).unwrap()).unwrap();
+        assert_eq!(expand(&read), runs);
+        // The same defaults written out in the file are other settings as written: other ids,
+        // as before resolution existed.
+        let explicit = parse(
+            &CONFIG.replace(
+                "learning_rate = 0.1",
+                "learning_rate = 0.1\nnesterov = false",
+            ),
+            "t.toml",
+        )
+        .unwrap();
+        assert_ne!(expand(&explicit)[0].run_id, runs[0].run_id);
+        assert_eq!(expand(&explicit.resolved()), expand(&explicit));
+        // Pinned: a change to what is hashed would retrain every finished run.
+        assert_eq!(runs[0].run_id, FIRST_RUN_ID);
+    }
+
+    // `sweep list` of CONFIG before resolution existed.
+    const FIRST_RUN_ID: &str = "49f4db864f560725";
 
     #[test]
     fn derived_seeds_are_stable_and_distinct() {

@@ -10,8 +10,30 @@
 //! sweep report results/noise                                      rebuild aggregates, charts, report.md
 //! sweep diff A.csv B.csv [--atol X]                               compare two CSVs
 //! ```
-//! Exit codes: 0 success (every run finished); 1 a run failed or diverged, or the CSVs differ;
-//! 2 a usage or configuration error.
+//! Exit codes ([`Outcome`], mapped in [`exit_code`]): 0 success; 1 the command ran but came out
+//! short (a run failed or diverged, runs are missing, the CSVs differ); 2 a usage error: bad
+//! arguments, configuration or data, or a results folder that cannot be written or is in use.
+
+/// Prints a line to stdout; a closed or broken stdout drops it (see [`console`]).
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::console::out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Prints to stdout without a newline; a closed or broken stdout drops it.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::console::out(format_args!($($arg)*))
+    };
+}
+
+/// Prints a line to stderr; a closed or broken stderr drops it.
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::console::err(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
 
 mod config;
 mod diff;
@@ -23,15 +45,107 @@ mod report;
 mod run;
 mod store;
 
-use std::path::PathBuf;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
 // candle allocates a fresh buffer for every tensor op; mimalloc keeps freed memory for reuse and
 // makes parallel runs markedly faster than glibc malloc does.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The console. What a sweep prints is a courtesy: the results are in the folder. So a stdout or
+/// stderr that is closed (`sweep … | head`) or fails never stops a command: the output is dropped,
+/// and once a stream has failed nothing more is written to it. (`println!` would panic instead.)
+mod console {
+    use std::fmt;
+    use std::io::{self, Write};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static STDOUT_FAILED: AtomicBool = AtomicBool::new(false);
+    static STDERR_FAILED: AtomicBool = AtomicBool::new(false);
+
+    /// Writes to stdout and reports a failure, for output that is the command's product
+    /// (`sweep list`).
+    pub fn try_out(args: fmt::Arguments<'_>) -> io::Result<()> {
+        let result = io::stdout().lock().write_fmt(args);
+        if result.is_err() {
+            STDOUT_FAILED.store(true, Ordering::Relaxed);
+        }
+        result
+    }
+
+    /// Writes to stdout, dropping the output if stdout has failed.
+    pub fn out(args: fmt::Arguments<'_>) {
+        if !STDOUT_FAILED.load(Ordering::Relaxed) {
+            let _ = try_out(args);
+        }
+    }
+
+    /// Writes to stderr, dropping the output if stderr has failed.
+    pub fn err(args: fmt::Arguments<'_>) {
+        if !STDERR_FAILED.load(Ordering::Relaxed) && io::stderr().lock().write_fmt(args).is_err() {
+            STDERR_FAILED.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// How a command ends. [`exit_code`] turns it, or the error a command stopped with, into the exit
+/// code, in this one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Exit 0: everything asked for was done.
+    Success,
+    /// Exit 1: the command ran, but the result is incomplete or negative: a run failed,
+    /// diverged or was not started, runs are missing from every merged folder, or `diff` found a
+    /// difference. (An error while writing results midway also exits 1.)
+    Incomplete,
+}
+
+/// The exit code of a command's result: 0 and 1 as [`Outcome`] says; an error is printed on one
+/// line and exits 2 when it is a usage error (arguments, configuration, data, a results folder
+/// that cannot be written or is in use, folders that cannot be merged, a results file that cannot
+/// be read), 1 otherwise.
+fn exit_code(result: Result<Outcome>) -> ExitCode {
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Incomplete) => ExitCode::from(1),
+        Err(error) => {
+            errln!("error: {error:#}");
+            if is_usage_error(&error) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+/// Whether `error` (or an error it was caused by) is one the user fixes before anything can run.
+fn is_usage_error(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.is::<UsageError>()
+            || cause.is::<config::ConfigError>()
+            || cause.is::<run::DataInputError>()
+            || cause.is::<store::FolderError>()
+            || cause.is::<merge::MergeInputError>()
+            || cause.is::<report::ReportInputError>()
+    })
+}
+
+/// `n` and the noun that agrees with it: "1 run", "8 runs".
+fn counted(n: impl Into<u64>, singular: &str, plural: &str) -> String {
+    let n: u64 = n.into();
+    format!("{n} {}", if n == 1 { singular } else { plural })
+}
+
+/// A usage error without a type of its own (a bad argument, an unreadable input).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
 
 #[derive(Parser)]
 #[command(
@@ -114,34 +228,25 @@ struct RunArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Run(cli.run));
-    match command {
+    exit_code(match command {
         Command::Run(args) => run_command(args),
         Command::List { config } => list_command(&config),
         Command::Check { config } => check_command(&config),
         Command::Merge { dirs, out } => merge_command(&dirs, &out),
         Command::Report { dir } => report_command(&dir),
         Command::Diff { left, right, atol } => diff_command(&left, &right, atol),
-    }
+    })
 }
 
-fn check_command(config_path: &std::path::Path) -> ExitCode {
-    let config = match load_config(config_path) {
-        Ok(config) => config,
-        Err(code) => return code,
-    };
-    let prepared = match experiment::prepare_data(&config) {
-        Ok(prepared) => prepared,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    println!(
-        "{}: valid; {} runs ({} noise rates × {} seeds × {} ε); data: {} training, {} validation, {} test samples, {} features, {} classes",
+fn check_command(config_path: &Path) -> Result<Outcome> {
+    let config = config::load(config_path)?;
+    let prepared = experiment::prepare_data(&config).map_err(run::DataInputError)?;
+    outln!(
+        "{}: valid; {} ({} × {} × {} ε); data: {} training, {} validation, {} test samples, {} features, {} classes",
         config_path.display(),
-        grid::expand(&config).len(),
-        config.noise.rates.len(),
-        config.seeds,
+        counted(grid::expand(&config).len() as u64, "run", "runs"),
+        counted(config.noise.rates.len() as u64, "noise rate", "noise rates"),
+        counted(config.seeds, "seed", "seeds"),
         config.targets.epsilons.len(),
         prepared.train.n_samples(),
         prepared.validation.n_samples(),
@@ -149,87 +254,71 @@ fn check_command(config_path: &std::path::Path) -> ExitCode {
         prepared.train.n_features,
         prepared.train.n_classes
     );
-    ExitCode::SUCCESS
+    Ok(Outcome::Success)
 }
 
-fn merge_command(dirs: &[PathBuf], out: &std::path::Path) -> ExitCode {
-    match merge::merge(dirs, out) {
-        Ok(summary) if summary.finished == summary.total => {
-            eprintln!(
-                "merged {} folders into {}: all {} runs finished",
-                dirs.len(),
-                out.display(),
-                summary.total
-            );
-            ExitCode::SUCCESS
-        }
-        Ok(summary) => {
-            eprintln!(
-                "error: merged {} folders into {}, but only {} of the grid's {} runs finished ({} have no record in any folder); the report covers the runs found",
-                dirs.len(),
-                out.display(),
-                summary.finished,
-                summary.total,
-                summary.total - summary.found
-            );
-            ExitCode::from(1)
-        }
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            if error.is::<merge::MergeInputError>() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::from(1)
-            }
-        }
+fn merge_command(dirs: &[PathBuf], out: &Path) -> Result<Outcome> {
+    let summary = merge::merge(dirs, out)?;
+    if summary.finished == summary.total {
+        errln!(
+            "merged {} folders into {}: all {} runs finished",
+            dirs.len(),
+            out.display(),
+            summary.total
+        );
+        Ok(Outcome::Success)
+    } else {
+        errln!(
+            "error: merged {} folders into {}, but only {} of the grid's {} runs finished ({} have no record in any folder); the report covers the runs found",
+            dirs.len(),
+            out.display(),
+            summary.finished,
+            summary.total,
+            summary.total - summary.found
+        );
+        Ok(Outcome::Incomplete)
     }
 }
 
-fn report_command(dir: &std::path::Path) -> ExitCode {
+fn report_command(dir: &Path) -> Result<Outcome> {
+    // A missing folder is reported by reading its tables; an existing one is locked first, so no
+    // sweep writes the tables while they are read and the outputs rebuilt.
+    let lock = if dir.is_dir() {
+        Some(store::ResultsDir::new(dir).lock("sweep report")?)
+    } else {
+        None
+    };
     let tables = match report::ResultTables::read(dir) {
         Ok(tables) => tables,
         Err(error) => {
-            eprintln!("error: {:#}", error.0);
-            return ExitCode::from(2);
+            if let Some(lock) = lock {
+                lock.abandon();
+            }
+            return Err(error.into());
         }
     };
     let context = report::read_context(dir);
-    match report::write_report(dir, &tables, &context) {
-        Ok(aggregates) => {
-            print!("{}", reporter::accuracy_table(&aggregates.summary, false));
-            if let Some(answer) = reporter::headline(&aggregates.best) {
-                println!("{answer}");
-            }
-            eprintln!(
-                "rebuilt the aggregates, charts and report.md of {} from {} runs",
-                dir.display(),
-                tables.runs.len()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(1)
-        }
+    let aggregates = report::write_report(dir, &tables, &context)?;
+    out!("{}", reporter::accuracy_table(&aggregates.summary, false));
+    if let Some(answer) = reporter::headline(&aggregates.best) {
+        outln!("{answer}");
     }
+    errln!(
+        "rebuilt the aggregates, charts and report.md of {} from {} runs",
+        dir.display(),
+        tables.runs.len()
+    );
+    Ok(Outcome::Success)
 }
 
-fn load_config(path: &std::path::Path) -> Result<config::ExperimentConfig, ExitCode> {
-    config::load(path).map_err(|error| {
-        eprintln!("error: {error}");
-        ExitCode::from(2)
-    })
-}
-
-fn run_command(args: RunArgs) -> ExitCode {
+fn run_command(args: RunArgs) -> Result<Outcome> {
     let Some(config_path) = args.config else {
-        eprintln!("error: no experiment file given; try `sweep experiments/noise.toml`");
-        return ExitCode::from(2);
+        return Err(UsageError(
+            "no experiment file given; try `sweep experiments/noise.toml`".into(),
+        )
+        .into());
     };
-    let config = match load_config(&config_path) {
-        Ok(config) => config,
-        Err(code) => return code,
-    };
+    let config = config::load(&config_path)?;
     let jobs = args.jobs.map(usize::from).unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -245,28 +334,19 @@ fn run_command(args: RunArgs) -> ExitCode {
         shard: args.shard,
         fail_fast: args.fail_fast,
     };
-    match run::run(&config, &options) {
-        Ok(summary) if summary.finished == summary.total => ExitCode::SUCCESS,
-        Ok(summary) => {
-            eprintln!(
-                "error: {} of {} runs did not finish: {} failed (rerun the same command to retry them), {} diverged (a result, kept), {} not started",
-                summary.total - summary.finished,
-                summary.total,
-                summary.failed,
-                summary.diverged,
-                summary.not_started
-            );
-            ExitCode::from(1)
-        }
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            if error.is::<run::DataInputError>() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::from(1)
-            }
-        }
+    let summary = run::run(&config, &options)?;
+    if summary.finished == summary.total {
+        return Ok(Outcome::Success);
     }
+    errln!(
+        "error: {} of {} runs did not finish: {} failed (rerun the same command to retry them), {} diverged (a result, kept), {} not started",
+        summary.total - summary.finished,
+        summary.total,
+        summary.failed,
+        summary.diverged,
+        summary.not_started
+    );
+    Ok(Outcome::Incomplete)
 }
 
 /// Sets how many threads candle's CPU matmul may use inside one run, and returns it.
@@ -295,14 +375,11 @@ fn configure_inner_threads(jobs: usize) -> usize {
     threads
 }
 
-fn list_command(config_path: &std::path::Path) -> ExitCode {
-    let config = match load_config(config_path) {
-        Ok(config) => config,
-        Err(code) => return code,
-    };
-    println!("index,run_id,noise_model,noise_rate,seed,epsilon");
-    for spec in grid::expand(&config) {
-        println!(
+fn list_command(config_path: &Path) -> Result<Outcome> {
+    let config = config::load(config_path)?;
+    let mut lines = vec!["index,run_id,noise_model,noise_rate,seed,epsilon".to_string()];
+    lines.extend(grid::expand(&config).into_iter().map(|spec| {
+        format!(
             "{},{},{},{},{},{}",
             spec.index,
             spec.run_id,
@@ -310,28 +387,31 @@ fn list_command(config_path: &std::path::Path) -> ExitCode {
             spec.noise_rate,
             spec.seed,
             spec.epsilon
-        );
+        )
+    }));
+    for line in lines {
+        match console::try_out(format_args!("{line}\n")) {
+            Ok(()) => {}
+            // The reader has all it wanted (`sweep list … | head`).
+            Err(error) if error.kind() == io::ErrorKind::BrokenPipe => break,
+            Err(error) => return Err(anyhow::Error::new(error).context("writing the grid")),
+        }
     }
-    ExitCode::SUCCESS
+    Ok(Outcome::Success)
 }
 
-fn diff_command(left: &std::path::Path, right: &std::path::Path, atol: f64) -> ExitCode {
+fn diff_command(left: &Path, right: &Path, atol: f64) -> Result<Outcome> {
     if !(atol.is_finite() && atol >= 0.0) {
-        eprintln!("error: --atol {atol} is not allowed: a finite number ≥ 0");
-        return ExitCode::from(2);
+        return Err(
+            UsageError(format!("--atol {atol} is not allowed: a finite number ≥ 0")).into(),
+        );
     }
-    match diff::diff_csv(left, right, atol) {
-        Ok(differences) => {
-            diff::report(&differences, left, right);
-            if differences.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(2)
-        }
-    }
+    let differences =
+        diff::diff_csv(left, right, atol).map_err(|error| UsageError(format!("{error:#}")))?;
+    diff::report(&differences, left, right);
+    Ok(if differences.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::Incomplete
+    })
 }

@@ -107,7 +107,16 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
         records.extend(chosen);
     }
 
+    // Records of another experiment must not be mixed with these: the merged folder is checked
+    // before it is touched (so a refusal changes nothing, not even its lock file), and again once
+    // it is locked, in case a sweep wrote it in between.
+    check_target(out, &hash)?;
     let target = ResultsDir::new(out);
+    let lock = target.lock("sweep merge")?;
+    if let Err(error) = check_target(out, &hash) {
+        lock.abandon();
+        return Err(error.into());
+    }
     target.create(false)?;
     for record in &records {
         target.save_record(record)?;
@@ -134,7 +143,8 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
     let tables = ResultTables::from_records(&views).write(out)?;
     let context = crate::report::read_context(out);
     let aggregates: Aggregates = write_report(out, &tables, &context)?;
-    print!("{}", reporter::accuracy_table(&aggregates.summary, false));
+    out!("{}", reporter::accuracy_table(&aggregates.summary, false));
+    drop(lock);
     Ok(MergeSummary {
         total: specs.len(),
         found: records.len(),
@@ -143,6 +153,46 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
             .filter(|r| r.run.status == reporter::RunStatusLabel::Finished)
             .count(),
     })
+}
+
+/// Refuses a merged folder that already holds another experiment: its `manifest.json` has another
+/// `config_hash` than `hash` (or cannot be read). A folder without a manifest is fine.
+fn check_target(out: &Path, hash: &str) -> Result<(), MergeInputError> {
+    let path = out.join("manifest.json");
+    // A folder that is not there yet holds nothing (and one that cannot be made is reported by
+    // taking its lock).
+    if !out.is_dir() {
+        return Ok(());
+    }
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => {
+            return Err(MergeInputError(format!(
+                "{}: cannot read it ({error}), so which experiment {} holds cannot be told; choose another --out",
+                path.display(),
+                out.display()
+            )));
+        }
+    };
+    let other = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|manifest| Some(manifest.get("config_hash")?.as_str()?.to_string()));
+    match other {
+        Some(other) if other == hash => Ok(()),
+        Some(other) => Err(MergeInputError(format!(
+            "{}: config_hash {} differs from the merged folders' {}: {} holds another experiment; choose another --out",
+            path.display(),
+            short(&other),
+            short(hash),
+            out.display()
+        ))),
+        None => Err(MergeInputError(format!(
+            "{}: no readable config_hash, so which experiment {} holds cannot be told; choose another --out",
+            path.display(),
+            out.display()
+        ))),
+    }
 }
 
 fn short(hash: &str) -> &str {

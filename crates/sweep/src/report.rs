@@ -4,15 +4,17 @@
 //! records, reads them back and builds the rest from what it read; `sweep report DIR` reads the
 //! same files. So both give the same bytes, and a merged or edited result set can be re-reported.
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use reporter::{
     AucRow, BestEpsilonRow, CalibrationRow, CsvRow, EpochRow, PairedRow, ProjectionRow,
-    ReportContext, RunRow, SummaryRow, read_csv, write_csv,
+    ReportContext, RunRow, SummaryRow, format_float, read_csv, write_csv,
 };
 
+use crate::config::ExperimentConfig;
 use crate::experiment::RunRecord;
 use crate::store::write_atomic;
 
@@ -46,11 +48,20 @@ impl ResultTables {
     }
 
     /// Writes the four tables into `dir` (each atomically) and returns them as read back from the
-    /// bytes written, with floats rounded as in the files.
+    /// bytes written, with floats rounded as in the files, and checked as `sweep report` checks
+    /// them (see [`ResultTables::read`]), except that a sweep may write a table without runs (a
+    /// shard with no run of the grid).
     pub fn write(&self, dir: &Path) -> Result<ResultTables> {
+        let identity = RunIdentity::of(dir);
+        let runs = write_table(dir, "runs.csv", &self.runs)?;
+        let runs = reporter::read_csv_lines(runs.as_slice(), "runs.csv")?;
+        reporter::check_runs(&runs, "runs.csv", |run| identity.check(run))?;
+        let epochs = write_table(dir, "epochs.csv", &self.epochs)?;
+        let epochs = reporter::read_csv_lines(epochs.as_slice(), "epochs.csv")?;
+        reporter::check_epochs(&epochs, "epochs.csv")?;
         Ok(ResultTables {
-            runs: write_and_reread(dir, "runs.csv", &self.runs)?,
-            epochs: write_and_reread(dir, "epochs.csv", &self.epochs)?,
+            runs: rows(runs),
+            epochs: rows(epochs),
             calibration: write_and_reread(dir, "calibration.csv", &self.calibration)?,
             projections: write_and_reread(dir, "penultimate.csv", &self.projections)?,
         })
@@ -58,15 +69,134 @@ impl ResultTables {
 
     /// Reads the tables of a results folder: `runs.csv` and `epochs.csv` must exist;
     /// `calibration.csv` and `penultimate.csv` are optional (without them, the charts that need
-    /// them are left out).
+    /// them are left out). Refuses, naming the file and the line, what a sweep could not have
+    /// written: no runs, a run listed twice, an accuracy or share outside [0, 1], a `run_id`
+    /// that is not the id the configuration in `manifest.json` gives the row's settings, an
+    /// epoch listed twice.
     pub fn read(dir: &Path) -> Result<ResultTables, ReportInputError> {
+        let identity = RunIdentity::of(dir);
+        let runs_path = dir.join("runs.csv");
+        let runs_file = runs_path.display().to_string();
+        let runs: Vec<(u64, RunRow)> = read_table(dir, "runs.csv", true)?;
+        let input = |error: reporter::ReportError| ReportInputError(error.into());
+        if runs.is_empty() {
+            return Err(input(reporter::ReportError::Input {
+                file: runs_file,
+                line: 1,
+                message: "no runs: the file has a header and no rows, and a sweep writes every \
+                          run it has a record of, so there is nothing to report"
+                    .into(),
+            }));
+        }
+        reporter::check_runs(&runs, &runs_file, |run| identity.check(run)).map_err(input)?;
+        let epochs: Vec<(u64, EpochRow)> = read_table(dir, "epochs.csv", true)?;
+        reporter::check_epochs(&epochs, &dir.join("epochs.csv").display().to_string())
+            .map_err(input)?;
         Ok(ResultTables {
-            runs: read_table(dir, "runs.csv", true)?,
-            epochs: read_table(dir, "epochs.csv", true)?,
-            calibration: read_table(dir, "calibration.csv", false)?,
-            projections: read_table(dir, "penultimate.csv", false)?,
+            runs: rows(runs),
+            epochs: rows(epochs),
+            calibration: rows(read_table(dir, "calibration.csv", false)?),
+            projections: rows(read_table(dir, "penultimate.csv", false)?),
         })
     }
+}
+
+/// The run ids the configuration in a folder's `manifest.json` gives each (noise rate, seed, ε)
+/// of its grid, computed by [`grid::expand`](crate::grid::expand), so a `runs.csv` row whose id
+/// does not match its settings is refused. Without a readable configuration nothing is checked.
+struct RunIdentity {
+    /// The configuration's noise model name, and its run ids by (rate, seed, ε) as written in
+    /// the CSVs (6 decimals); `None` without a configuration.
+    grid: Option<(String, GridIds)>,
+}
+
+/// Run ids by (noise rate, seed, ε), the rate and ε formatted as in the CSVs.
+type GridIds = HashMap<(String, u64, String), String>;
+
+impl RunIdentity {
+    fn of(dir: &Path) -> RunIdentity {
+        let path = dir.join("manifest.json");
+        let Ok(bytes) = fs::read(&path) else {
+            // No manifest: `read_context` warns about it; there is nothing to check ids against.
+            return RunIdentity { grid: None };
+        };
+        let config = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .map_err(anyhow::Error::new)
+            .and_then(|manifest| {
+                let config = manifest
+                    .get("config")
+                    .cloned()
+                    .ok_or_else(|| anyhow::anyhow!("no `config`"))?;
+                Ok(serde_json::from_value::<ExperimentConfig>(config)?)
+            });
+        match config {
+            Ok(config) => {
+                let ids = crate::grid::expand(&config)
+                    .into_iter()
+                    .map(|spec| {
+                        let key = (
+                            format_float(spec.noise_rate),
+                            spec.seed,
+                            format_float(spec.epsilon),
+                        );
+                        (key, spec.run_id)
+                    })
+                    .collect();
+                let model = config.noise.model.model().name().to_string();
+                RunIdentity {
+                    grid: Some((model, ids)),
+                }
+            }
+            Err(error) => {
+                errln!(
+                    "warning: {}: no configuration to check run ids against ({error})",
+                    path.display()
+                );
+                RunIdentity { grid: None }
+            }
+        }
+    }
+
+    /// `Ok` when `run`'s id is the one its settings give under the configuration (or there is no
+    /// configuration); otherwise what is wrong.
+    fn check(&self, run: &RunRow) -> Result<(), String> {
+        let Some((model, ids)) = &self.grid else {
+            return Ok(());
+        };
+        let settings = format!(
+            "noise rate {}, seed {}, ε {}",
+            run.noise_rate, run.seed, run.epsilon
+        );
+        if &run.noise_model != model {
+            return Err(format!(
+                "noise_model `{}` is not the noise model of the configuration in manifest.json \
+                 (`{model}`)",
+                run.noise_model
+            ));
+        }
+        let key = (
+            format_float(run.noise_rate),
+            run.seed,
+            format_float(run.epsilon),
+        );
+        match ids.get(&key) {
+            None => Err(format!(
+                "run `{}` ({settings}) is not in the grid of the configuration in manifest.json",
+                run.run_id
+            )),
+            Some(expected) if expected != &run.run_id => Err(format!(
+                "run_id `{}` does not match its settings ({settings}): the configuration in \
+                 manifest.json gives that run the id `{expected}`",
+                run.run_id
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+/// The rows of `lines` without their line numbers.
+fn rows<R>(lines: Vec<(u64, R)>) -> Vec<R> {
+    lines.into_iter().map(|(_, row)| row).collect()
 }
 
 fn write_and_reread<R: CsvRow + serde::de::DeserializeOwned>(
@@ -78,15 +208,18 @@ fn write_and_reread<R: CsvRow + serde::de::DeserializeOwned>(
     Ok(read_csv(bytes.as_slice(), name)?)
 }
 
+/// The rows of table `name` in `dir` with their lines; a missing optional table has none.
 fn read_table<R: CsvRow + serde::de::DeserializeOwned>(
     dir: &Path,
     name: &str,
     required: bool,
-) -> Result<Vec<R>, ReportInputError> {
+) -> Result<Vec<(u64, R)>, ReportInputError> {
     let path = dir.join(name);
     match fs::File::open(&path) {
-        Ok(file) => read_csv(std::io::BufReader::new(file), &path.display().to_string())
-            .map_err(|e| ReportInputError(e.into())),
+        Ok(file) => {
+            reporter::read_csv_lines(std::io::BufReader::new(file), &path.display().to_string())
+                .map_err(|e| ReportInputError(e.into()))
+        }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound && !required => Ok(Vec::new()),
         Err(error) => Err(ReportInputError(
             anyhow::Error::new(error).context(format!("reading {}", path.display())),
@@ -152,7 +285,7 @@ pub fn read_context(dir: &Path) -> ReportContext {
             )?)
         });
     stored.unwrap_or_else(|error| {
-        eprintln!(
+        errln!(
             "warning: no report settings from {} ({error}); the report will have no settings",
             path.display()
         );
@@ -181,19 +314,15 @@ pub fn write_report(
     let aggregates = Aggregates::of(&tables.runs);
     aggregates.write(dir)?;
     let charts = crate::figures::write_charts(dir, tables, &aggregates, context)?;
-    let n_finished = tables
-        .runs
-        .iter()
-        .filter(|r| r.status == reporter::RunStatusLabel::Finished)
-        .count();
     let page = reporter::report_markdown(&reporter::ReportPage {
         context,
+        runs: &tables.runs,
         summary: &aggregates.summary,
         paired: &aggregates.paired,
         best: &aggregates.best,
         areas: &aggregates.areas,
-        charts: &charts,
-        n_runs: (tables.runs.len(), n_finished),
+        charts: &charts.drawn,
+        missing_charts: &charts.missing,
     });
     write_atomic(&dir.join("report.md"), page.as_bytes())?;
     Ok(aggregates)

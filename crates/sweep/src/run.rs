@@ -73,6 +73,99 @@ fn injected_failures() -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The error of a run made to fail through `SWEEP_FAIL_RUNS`. It carries a backtrace when
+/// `RUST_BACKTRACE` (or `RUST_LIB_BACKTRACE`) asks for one, in the form candle gives its errors
+/// (the message, a newline, the frames), so tests meet what a genuine error brings.
+fn injected_failure() -> trainer::TrainError {
+    let mut message = String::from("failure injected through SWEEP_FAIL_RUNS");
+    let backtrace = std::backtrace::Backtrace::capture();
+    if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+        message.push_str(&format!("\n{backtrace}"));
+    }
+    trainer::TrainError::Invalid(message)
+}
+
+/// The `message` a failed run keeps in its record and in `runs.csv`: one line, the same on every
+/// machine. A backtrace (candle appends one to its errors when `RUST_BACKTRACE` is set) is cut
+/// off, the remaining lines are joined with spaces, a path inside the results folder `folder`
+/// becomes relative to it, and any other absolute path is cut to its last component.
+fn run_message(error: &str, folder: &Path) -> String {
+    let lines: Vec<&str> = error
+        .lines()
+        .enumerate()
+        .take_while(|(index, line)| *index == 0 || !is_backtrace_line(line))
+        .map(|(_, line)| line.trim())
+        .filter(|line| !line.is_empty())
+        .collect();
+    let mut message = lines.join(" ");
+    for prefix in folder_prefixes(folder) {
+        message = message.replace(&prefix, "");
+    }
+    shorten_absolute_paths(&message)
+}
+
+/// The first line of a backtrace as Rust formats it: `stack backtrace:`, or an indented frame
+/// such as `   0: candle_core::error::Error::bt`.
+fn is_backtrace_line(line: &str) -> bool {
+    let trimmed = line.trim_start();
+    if trimmed.starts_with("stack backtrace:") {
+        return true;
+    }
+    let digits = trimmed.chars().take_while(char::is_ascii_digit).count();
+    trimmed.len() < line.len() && digits > 0 && trimmed[digits..].starts_with(": ")
+}
+
+/// The absolute spellings of `folder` an error could use (as given below the current folder, and
+/// with links resolved), each with a trailing separator. A relative spelling is no machine path,
+/// and replacing it could cut into other words (`out/` in `timeout/`), so it is left alone.
+fn folder_prefixes(folder: &Path) -> Vec<String> {
+    let mut forms = Vec::new();
+    if let Ok(current) = std::env::current_dir() {
+        forms.push(current.join(folder));
+    }
+    if let Ok(canonical) = folder.canonicalize() {
+        forms.push(canonical);
+    }
+    let mut prefixes: Vec<String> = forms
+        .iter()
+        .filter(|path| path.is_absolute())
+        .map(|path| format!("{}/", path.display().to_string().trim_end_matches('/')))
+        .filter(|prefix| prefix != "/")
+        .collect();
+    // Longest first, so that a form that is a prefix of another does not cut it short.
+    prefixes.sort_by_key(|prefix| std::cmp::Reverse(prefix.len()));
+    prefixes.dedup();
+    prefixes
+}
+
+/// Replaces each absolute path in `text` (a `/` that starts a word) by its last component.
+fn shorten_absolute_paths(text: &str) -> String {
+    const OPENERS: &[char] = &['"', '\'', '`', '(', '[', '<', '='];
+    const CLOSERS: &[char] = &['"', '\'', '`', ')', ']', '>', ',', ';'];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut at_word_start = true;
+    while let Some(c) = rest.chars().next() {
+        if c == '/' && at_word_start {
+            let end = rest
+                .find(|c: char| c.is_whitespace() || CLOSERS.contains(&c))
+                .unwrap_or(rest.len());
+            let path = &rest[..end];
+            match path.rsplit('/').find(|part| !part.is_empty()) {
+                Some(last) => out.push_str(last),
+                None => out.push_str(path),
+            }
+            rest = &rest[end..];
+            at_word_start = false;
+            continue;
+        }
+        out.push(c);
+        at_word_start = c.is_whitespace() || OPENERS.contains(&c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 /// Runs the experiment; completed runs are saved as they finish, so an interrupted sweep resumes
 /// where it stopped.
 pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary> {
@@ -83,6 +176,8 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
         .clone()
         .unwrap_or_else(|| Path::new("results").join(&config.name));
     let dir = ResultsDir::new(&out);
+    // Before anything is read or written: a second sweep of the folder stops here at once.
+    let lock = dir.lock("sweep run")?;
     let selected: Vec<&RunSpec> = specs
         .iter()
         .filter(|spec| options.shard.is_none_or(|shard| shard.contains(spec.index)))
@@ -93,7 +188,7 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
     if !options.fresh {
         for spec in &selected {
             records[spec.index] = dir.load_record(&spec.run_id).unwrap_or_else(|error| {
-                eprintln!("warning: {error:#}; the run will be trained again");
+                errln!("warning: {error:#}; the run will be trained again");
                 None
             });
         }
@@ -117,13 +212,13 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
             selected.len(),
             specs.len()
         ),
-        None => format!("{} runs", specs.len()),
+        None => crate::counted(specs.len() as u64, "run", "runs"),
     };
-    eprintln!(
-        "{}: {slice} ({} noise rates × {} seeds × {} ε), {} already finished, {} to train on {} job{} → {}",
+    errln!(
+        "{}: {slice} ({} × {} × {} ε), {} already finished, {} to train on {} job{} → {}",
         config.name,
-        config.noise.rates.len(),
-        config.seeds,
+        crate::counted(config.noise.rates.len() as u64, "noise rate", "noise rates"),
+        crate::counted(config.seeds, "seed", "seeds"),
         config.targets.epsilons.len(),
         skipped,
         pending.len(),
@@ -132,11 +227,17 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
         dir.root().display()
     );
     // The data are read before anything is written, so a missing or malformed data file leaves
-    // the results folder as it was.
+    // the results folder as it was (without even the lock file, if taking the lock made it).
     let prepared = if pending.is_empty() {
         None
     } else {
-        Some(prepare_data(config).map_err(|error| anyhow::Error::new(DataInputError(error)))?)
+        match prepare_data(config) {
+            Ok(prepared) => Some(prepared),
+            Err(error) => {
+                lock.abandon();
+                return Err(DataInputError(error).into());
+            }
+        }
     };
     dir.create(options.fresh)?;
     dir.write_manifest(&manifest(config, options, specs.len()))?;
@@ -148,7 +249,7 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
         .filter(|id| !selected_ids.contains(id.as_str()))
         .count();
     if others > 0 {
-        eprintln!(
+        errln!(
             "note: {others} record(s) in {} belong to runs outside this {} (an earlier configuration, or another shard); they are kept on disk and left out of the tables",
             dir.root().join("records").display(),
             if options.shard.is_some() {
@@ -207,9 +308,7 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
                     }
                     let noise = &groups[&(rate_index(config, spec.noise_rate), spec.seed)];
                     let result = if injected.contains(&spec.run_id) {
-                        Err(trainer::TrainError::Invalid(
-                            "failure injected through SWEEP_FAIL_RUNS".into(),
-                        ))
+                        Err(injected_failure())
                     } else {
                         run_one(config, prepared, noise, spec)
                     };
@@ -244,16 +343,17 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
                             record
                         }
                         Err(error) => {
-                            progress.failed(spec, &error.to_string());
+                            let message = run_message(&error.to_string(), dir.root());
+                            progress.failed(spec, &message);
                             if options.fail_fast && !stopped_early {
                                 stopped_early = true;
-                                eprintln!(
+                                errln!(
                                     "--fail-fast: starting no further run; runs already training finish and are kept"
                                 );
                             }
                             let noise =
                                 groups.get(&(rate_index(config, spec.noise_rate), spec.seed));
-                            failed_record(config, noise, spec, error.to_string(), 0.0)
+                            failed_record(config, noise, spec, message, 0.0)
                         }
                     };
                     dir.save_record(&record)?;
@@ -285,14 +385,14 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
         .collect();
     let tables = ResultTables::from_records(&done).write(dir.root())?;
     let aggregates = write_report(dir.root(), &tables, &report_context(config))?;
-    println!(
+    outln!(
         "Clean test accuracy at the last epoch, mean ± half-width of the 95% confidence interval over {} seed{}.",
         config.seeds,
         if config.seeds == 1 { "" } else { "s" }
     );
-    print!("{}", accuracy_table(&aggregates.summary, false));
+    out!("{}", accuracy_table(&aggregates.summary, false));
     if let Some(answer) = reporter::headline(&aggregates.best) {
-        println!("{answer}");
+        outln!("{answer}");
     }
     let count = |status: RunStatusLabel| done.iter().filter(|r| r.run.status == status).count();
     let summary = RunSummary {
@@ -303,22 +403,23 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
         not_started: selected.len() - done.len(),
     };
     if summary.diverged > 0 {
-        println!(
+        outln!(
             "{} run(s) diverged (status `diverged` in runs.csv); they are left out of the summary",
             summary.diverged
         );
     }
     if stopped_early {
-        eprintln!(
+        errln!(
             "stopped at the first failure (--fail-fast): {} run(s) not started",
             summary.not_started
         );
     }
-    eprintln!(
+    errln!(
         "wrote {} in {:.1} s",
         dir.root().display(),
         started.elapsed().as_secs_f64()
     );
+    drop(lock);
     Ok(summary)
 }
 
@@ -410,8 +511,38 @@ fn resolved_settings(config: &ExperimentConfig) -> serde_json::Value {
             "separation": b.separation,
             "seed": b.seed,
         })),
-        "optimizer": format!("{:?}", config.training.optimizer_params()),
+        "optimizer": optimizer_settings(&config.training.optimizer_params()),
     })
+}
+
+/// The optimiser and every hyper-parameter it uses, as plain values.
+fn optimizer_settings(optimizer: &trainer::OptimizerParams) -> serde_json::Value {
+    match *optimizer {
+        trainer::OptimizerParams::Sgd {
+            learning_rate,
+            momentum,
+            nesterov,
+            weight_decay,
+        } => serde_json::json!({
+            "name": "sgd",
+            "learning_rate": learning_rate,
+            "momentum": momentum,
+            "nesterov": nesterov,
+            "weight_decay": weight_decay,
+        }),
+        trainer::OptimizerParams::AdamW {
+            learning_rate,
+            beta1,
+            beta2,
+            weight_decay,
+        } => serde_json::json!({
+            "name": "adamw",
+            "learning_rate": learning_rate,
+            "beta1": beta1,
+            "beta2": beta2,
+            "weight_decay": weight_decay,
+        }),
+    }
 }
 
 /// The resolved configuration and what produced the results.
@@ -420,7 +551,7 @@ fn manifest(config: &ExperimentConfig, options: &RunOptions, n_runs: usize) -> s
         "name": config.name,
         "config_file": options.config_path.display().to_string(),
         "config_hash": hex_digest(config, 64),
-        "config": config,
+        "config": config.resolved(),
         // Values the file left to defaults or derivation, as used.
         "resolved": resolved_settings(config),
         "runs_in_grid": n_runs,
@@ -505,7 +636,7 @@ impl Progress {
                 ));
                 bar.inc(1);
             }
-            None => eprintln!("{line}"),
+            None => errln!("{line}"),
         }
     }
 
@@ -522,7 +653,7 @@ impl Progress {
                 bar.println(&line);
                 bar.inc(1);
             }
-            None => eprintln!("{line}"),
+            None => errln!("{line}"),
         }
     }
 
@@ -530,5 +661,65 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_message_is_one_line_without_backtrace_or_machine_path() {
+        let folder = std::env::temp_dir().join("sweep-results");
+        let error = format!(
+            "tensor operation failed: cannot read {}/records/ab.json\ncaused by: \"/home/someone/data/x.bin\" is short\n   0: candle_core::error::Error::bt\n             at /root/.cargo/registry/src/candle-core/src/error.rs:260:25\n   1: trainer::train\n",
+            folder.display()
+        );
+        assert_eq!(
+            run_message(&error, &folder),
+            "tensor operation failed: cannot read records/ab.json caused by: \"x.bin\" is short"
+        );
+        // A relative folder is found in its absolute spelling too.
+        let relative = Path::new("results/tiny");
+        let absolute = std::env::current_dir().unwrap().join(relative);
+        assert_eq!(
+            run_message(&format!("{}/runs.csv: bad", absolute.display()), relative),
+            "runs.csv: bad"
+        );
+        assert_eq!(
+            run_message("failure injected through SWEEP_FAIL_RUNS", relative),
+            "failure injected through SWEEP_FAIL_RUNS"
+        );
+        // Text that is no path keeps its slashes.
+        assert_eq!(
+            run_message("shard 2/4: ratio a/b\nstack backtrace:\n  0: x", relative),
+            "shard 2/4: ratio a/b"
+        );
+    }
+
+    #[test]
+    fn a_candle_error_keeps_its_first_line_only() {
+        // A genuine candle error (`bail!`), with a backtrace when RUST_BACKTRACE or
+        // RUST_LIB_BACKTRACE is set for the test process.
+        let Err(error) = trainer::Cnn::new([1, 3, 3], [2, 2], 3, 0) else {
+            panic!("a CNN on 3×3 images is refused");
+        };
+        let text = trainer::TrainError::from(error).to_string();
+        let first = text.lines().next().unwrap();
+        assert!(
+            first.starts_with("tensor operation failed: a CNN needs images of at least 4×4"),
+            "{text}"
+        );
+        assert_eq!(run_message(&text, Path::new("out")), first);
+    }
+
+    #[test]
+    fn the_injected_failure_carries_a_backtrace_when_asked_like_a_candle_error() {
+        let message = injected_failure().to_string();
+        assert!(message.starts_with("failure injected through SWEEP_FAIL_RUNS"));
+        assert_eq!(
+            run_message(&message, Path::new("out")),
+            "failure injected through SWEEP_FAIL_RUNS"
+        );
     }
 }

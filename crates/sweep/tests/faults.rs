@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 mod common;
 use common::{TINY, assert_success, sweep};
 
-/// 24 runs of a few hundred milliseconds each: slow enough to be killed in the middle.
+/// 24 runs of a few hundred milliseconds each (on a 2-core machine): slow enough to be killed in
+/// the middle.
 const SLOW: &str = r#"name = "slow"
 seed = 3
 seeds = 4
@@ -30,10 +31,10 @@ epsilons = [0.0, 0.4]
 
 [model]
 kind = "mlp"
-hidden = [32]
+hidden = [512]
 
 [training]
-epochs = 12
+epochs = 40
 batch_size = 16
 optimizer = "sgd"
 learning_rate = 0.05

@@ -247,7 +247,7 @@ impl GainHeatmap {
         }
         let centre = layout.grid_centre(self.rates.len());
         root.draw_text(
-            "noise rate (share of training labels flipped)",
+            "nominal noise rate",
             &text_style(17.0, BLACK, (HPos::Center, VPos::Top)),
             (centre, bottom + 34),
         )

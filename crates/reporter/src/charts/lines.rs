@@ -138,7 +138,7 @@ pub fn accuracy_vs_noise_chart(summary: &[SummaryRow], title: &str) -> LineChart
     let y_range = auto_y_range(last.iter().chain(best.iter()));
     let panel = |title: &str, series| LinePanel {
         title: title.to_string(),
-        x_label: "noise rate (share of training labels flipped)".into(),
+        x_label: "nominal noise rate".into(),
         y_label: "clean test accuracy".into(),
         series,
         y_range: Some(y_range),

@@ -207,8 +207,132 @@ fn text_style(size: f64, colour: RGBColor, pos: (HPos, VPos)) -> TextStyle<'stat
     }
 }
 
-/// Draws `title` centred at the top of `root` and returns the area below it, so that every chart
-/// kind places its caption alike; an empty title leaves a thin margin only.
+/// Pixels kept free on each side of a title, so that no glyph touches the chart's border.
+const TITLE_SIDE_MARGIN: u32 = 10;
+/// Font size of a chart's title when it fits on one line.
+const TITLE_FONT: f64 = 24.0;
+/// The smallest font of a one-line title before two lines are tried.
+const TITLE_ONE_LINE_FONT: f64 = 18.0;
+/// The largest font at which two title lines fit in [`TITLE_HEIGHT`].
+const TITLE_TWO_LINE_FONT: f64 = 19.0;
+/// The smallest font of a title: below it, the title is shortened instead.
+const TITLE_MIN_FONT: f64 = 12.0;
+
+/// The width in pixels of `text` drawn at `size` in the embedded font, as `area`'s backend
+/// measures it.
+fn text_width<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    size: f64,
+) -> Result<u32, ReportError> {
+    let style = text_style(size, BLACK, (HPos::Left, VPos::Top));
+    Ok(area
+        .estimate_text_size(text, &style)
+        .map_err(chart_error)?
+        .0)
+}
+
+/// `text` cut at a character boundary and ended with `...` so that it is at most `width` pixels
+/// wide at `size` (just `...` if nothing else fits).
+fn shortened<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    size: f64,
+    width: u32,
+) -> Result<String, ReportError> {
+    let chars: Vec<char> = text.chars().collect();
+    for keep in (0..chars.len()).rev() {
+        let candidate = format!("{}...", chars[..keep].iter().collect::<String>().trim_end());
+        if text_width(area, &candidate, size)? <= width {
+            return Ok(candidate);
+        }
+    }
+    Ok("...".to_string())
+}
+
+/// The largest whole font size from `max` down to `min` at which `text` fits in `width` pixels
+/// on one line, and the text; if none does, the text shortened to fit at `min`.
+pub(crate) fn fit_line<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    max: f64,
+    min: f64,
+    width: u32,
+) -> Result<(String, f64), ReportError> {
+    let mut size = max;
+    while size >= min {
+        if text_width(area, text, size)? <= width {
+            return Ok((text.to_string(), size));
+        }
+        size -= 1.0;
+    }
+    Ok((shortened(area, text, min, width)?, min))
+}
+
+/// How a title is laid out in `width` pixels: one line, shrunk from [`TITLE_FONT`] down to
+/// [`TITLE_ONE_LINE_FONT`] as needed; failing that, two lines split at a space, from
+/// [`TITLE_TWO_LINE_FONT`] down to [`TITLE_MIN_FONT`]; failing that, two lines at that size, the
+/// second shortened with `...`. Measured with the chart's font, so the title fits whatever the
+/// backend.
+pub(crate) fn fit_title<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    width: u32,
+) -> Result<(Vec<String>, f64), ReportError> {
+    let mut size = TITLE_FONT;
+    while size >= TITLE_ONE_LINE_FONT {
+        if text_width(area, title, size)? <= width {
+            return Ok((vec![title.to_string()], size));
+        }
+        size -= 1.0;
+    }
+    let spaces: Vec<usize> = title.match_indices(' ').map(|(i, _)| i).collect();
+    let mut size = TITLE_TWO_LINE_FONT;
+    while size >= TITLE_MIN_FONT && !spaces.is_empty() {
+        // The split whose longer line is shortest.
+        let mut best: Option<(u32, usize)> = None;
+        for &at in &spaces {
+            let longer = text_width(area, title[..at].trim_end(), size)?.max(text_width(
+                area,
+                title[at..].trim_start(),
+                size,
+            )?);
+            if best.is_none_or(|(w, _)| longer < w) {
+                best = Some((longer, at));
+            }
+        }
+        if let Some((longer, at)) = best
+            && longer <= width
+        {
+            let lines = vec![
+                title[..at].trim_end().to_string(),
+                title[at..].trim_start().to_string(),
+            ];
+            return Ok((lines, size));
+        }
+        size -= 1.0;
+    }
+    // Still too long: as much as fits on the first line (up to a space), the rest shortened.
+    let mut first = None;
+    for &at in &spaces {
+        if text_width(area, title[..at].trim_end(), TITLE_MIN_FONT)? <= width {
+            first = Some(at);
+        }
+    }
+    let Some(at) = first else {
+        let (line, size) = fit_line(area, title, TITLE_MIN_FONT, TITLE_MIN_FONT, width)?;
+        return Ok((vec![line], size));
+    };
+    let second = shortened(area, title[at..].trim_start(), TITLE_MIN_FONT, width)?;
+    Ok((
+        vec![title[..at].trim_end().to_string(), second],
+        TITLE_MIN_FONT,
+    ))
+}
+
+/// Draws `title` centred at the top of `root`, fitted to its width (see [`fit_title`]), and
+/// returns the area below it, so that every chart kind places its caption alike; an empty title
+/// leaves a thin margin only.
 fn titled<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
@@ -217,9 +341,18 @@ fn titled<DB: DrawingBackend>(
         return Ok(root.margin(10, 0, 0, 0));
     }
     let (width, _) = root.dim_in_pixel();
-    let style = text_style(24.0, BLACK, (HPos::Center, VPos::Center));
-    root.draw_text(title, &style, (width as i32 / 2, TITLE_HEIGHT as i32 / 2))
+    let (lines, size) = fit_title(root, title, width.saturating_sub(2 * TITLE_SIDE_MARGIN))?;
+    let style = text_style(size, BLACK, (HPos::Center, VPos::Center));
+    let line_height = (size * 1.2).round() as i32;
+    let first = TITLE_HEIGHT as i32 / 2 - line_height * (lines.len() as i32 - 1) / 2;
+    for (i, line) in lines.iter().enumerate() {
+        root.draw_text(
+            line,
+            &style,
+            (width as i32 / 2, first + line_height * i as i32),
+        )
         .map_err(chart_error)?;
+    }
     Ok(root.margin(TITLE_HEIGHT, 0, 0, 0))
 }
 

@@ -6,8 +6,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::{
-    FAMILY, Swatch, chart_error, draw_grid_chart, draw_note, epsilon_colour, grid_chart_size,
-    hatch, short_number, text_style,
+    FAMILY, Swatch, chart_error, draw_grid_chart, draw_note, epsilon_colour, fit_line,
+    grid_chart_size, hatch, short_number, text_style,
 };
 use crate::ReportError;
 
@@ -20,6 +20,9 @@ const BAR_OPACITY: f64 = 0.55;
 /// Colour of the calibration gap. It is hatched as well, so it stays distinct from bars even when
 /// the ε colour is itself red.
 const GAP_RED: RGBColor = RGBColor(200, 0, 40);
+/// Font size of a panel's caption when it fits, and the smallest it shrinks to.
+const PANEL_TITLE_FONT: f64 = 17.0;
+const PANEL_TITLE_MIN_FONT: f64 = 11.0;
 /// Colour of the diagonal of perfect calibration.
 const DIAGONAL_GREY: RGBColor = RGBColor(110, 110, 110);
 
@@ -110,10 +113,16 @@ fn draw_panel<DB: DrawingBackend>(
     let colour = epsilon_colour(panel.hard, panel.colour_index);
     let mut builder = ChartBuilder::on(area);
     if !panel.title.is_empty() {
-        builder.caption(
+        // Shrunk (and at worst shortened) to the panel's width, less a margin on each side.
+        let (width, _) = area.dim_in_pixel();
+        let (caption, size) = fit_line(
+            area,
             &panel.title,
-            text_style(17.0, colour, (HPos::Center, VPos::Top)),
-        );
+            PANEL_TITLE_FONT,
+            PANEL_TITLE_MIN_FONT,
+            width.saturating_sub(2 * 8),
+        )?;
+        builder.caption(caption, text_style(size, colour, (HPos::Center, VPos::Top)));
     }
     let mut context = builder
         .margin(12)

@@ -61,3 +61,15 @@ pub fn assert_success(output: &Output) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// A [`Command`] running the `sweep` binary with `args` in the environment of [`sweep`], for a
+/// test that spawns it and wires its streams itself.
+#[allow(dead_code)] // Not every test file that shares these helpers uses it.
+pub fn sweep_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sweep"));
+    command
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("LABELNOISE_CACHE_DIR", "");
+    command
+}
