@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{TINY, assert_success, sweep};
+use common::{TINY, assert_success, stderr, sweep};
 
 const TABLES: [&str; 8] = [
     "runs.csv",
@@ -53,10 +53,6 @@ fn run_tiny(config: &Path, out: &Path, extra: &[&str]) -> Output {
     let output = sweep(&args);
     assert_success(&output);
     output
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 #[test]

@@ -5,24 +5,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 mod common;
-use common::{TINY, assert_success, sweep, sweep_with_env};
-
-fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    fs::write(&path, text).unwrap();
-    path
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use common::{TINY, assert_success, stderr, stdout, sweep, sweep_with_env, write_config};
 
 /// Runs `sweep check CONFIG` and `sweep CONFIG --out OUT` and checks that both exit 2 with
 /// `expected` as their last line on stderr, and that the sweep wrote nothing.

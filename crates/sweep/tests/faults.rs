@@ -7,7 +7,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{TINY, assert_success, sweep};
+use common::{
+    TINY, assert_same_results, assert_success, record_count, run_ids, stderr, sweep, write_config,
+};
 
 /// 24 runs of a few hundred milliseconds each (on a 2-core machine): slow enough to be killed in
 /// the middle.
@@ -39,49 +41,6 @@ batch_size = 16
 optimizer = "sgd"
 learning_rate = 0.05
 "#;
-
-/// The files whose bytes must not depend on how the sweep got there.
-const RESULT_FILES: [&str; 9] = [
-    "runs.csv",
-    "epochs.csv",
-    "calibration.csv",
-    "penultimate.csv",
-    "summary.csv",
-    "paired.csv",
-    "best_epsilon.csv",
-    "auc.csv",
-    "report.md",
-];
-
-fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    fs::write(&path, text).unwrap();
-    path
-}
-
-fn stderr(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn record_count(out: &Path) -> usize {
-    fs::read_dir(out.join("records")).map_or(0, |entries| {
-        entries
-            .filter(|e| {
-                let name = e.as_ref().unwrap().file_name();
-                let name = name.to_string_lossy();
-                name.ends_with(".json") && !name.starts_with('.')
-            })
-            .count()
-    })
-}
-
-fn assert_same_results(expected: &Path, actual: &Path) {
-    for file in RESULT_FILES {
-        let a = fs::read(expected.join(file)).unwrap();
-        let b = fs::read(actual.join(file)).unwrap();
-        assert!(a == b, "{file} differs between {expected:?} and {actual:?}");
-    }
-}
 
 #[test]
 fn kill_9_then_resume_gives_the_bytes_of_an_uninterrupted_sweep() {
@@ -146,17 +105,6 @@ fn serde_json_is_complete(text: &str, path: &Path) {
         text.trim_end().ends_with('}') && text.contains("\"seconds\""),
         "{path:?} is incomplete"
     );
-}
-
-/// The run ids of a config's grid, in grid order.
-fn run_ids(config: &str) -> Vec<String> {
-    let output = sweep(&["list", config]);
-    assert_success(&output);
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .skip(1)
-        .map(|line| line.split(',').nth(1).unwrap().to_string())
-        .collect()
 }
 
 #[test]

@@ -5,24 +5,14 @@
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{TINY, assert_success, sweep, sweep_command, sweep_with_env};
-
-/// The files whose bytes must not depend on what happened to the sweep's console or neighbours.
-const RESULT_FILES: [&str; 9] = [
-    "runs.csv",
-    "epochs.csv",
-    "calibration.csv",
-    "penultimate.csv",
-    "summary.csv",
-    "paired.csv",
-    "best_epsilon.csv",
-    "auc.csv",
-    "report.md",
-];
+use common::{
+    TINY, assert_same_results, assert_success, record_count, run_ids, stderr, sweep, sweep_command,
+    sweep_with_env, write_config,
+};
 
 /// 24 runs of about a quarter of a second each on a fast core (some 3 s with two jobs): slow
 /// enough for a second process to meet the first at work.
@@ -55,24 +45,6 @@ optimizer = "sgd"
 learning_rate = 0.05
 "#;
 
-fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    fs::write(&path, text).unwrap();
-    path
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn assert_same_results(expected: &Path, actual: &Path) {
-    for file in RESULT_FILES {
-        let a = fs::read(expected.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-        let b = fs::read(actual.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-        assert!(a == b, "{file} differs between {expected:?} and {actual:?}");
-    }
-}
-
 /// Every file below `dir` with its bytes, in path order.
 fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
@@ -90,18 +62,6 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     }
     files.sort();
     files
-}
-
-fn record_count(out: &Path) -> usize {
-    fs::read_dir(out.join("records")).map_or(0, |entries| {
-        entries
-            .filter(|e| {
-                let name = e.as_ref().unwrap().file_name();
-                let name = name.to_string_lossy();
-                name.ends_with(".json") && !name.starts_with('.')
-            })
-            .count()
-    })
 }
 
 /// The rows of a results CSV as maps from column to cell.
@@ -407,17 +367,6 @@ fn diff_tolerates_a_last_digit_change_within_atol() {
         String::from_utf8_lossy(&beyond.stdout)
             .contains("line 2 column v: 0.876250 vs 0.876252 (|Δ| = 2.000e-6)")
     );
-}
-
-/// The run ids of a config's grid, in grid order.
-fn run_ids(config: &str) -> Vec<String> {
-    let output = sweep(&["list", config]);
-    assert_success(&output);
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .skip(1)
-        .map(|line| line.split(',').nth(1).unwrap().to_string())
-        .collect()
 }
 
 /// Asserts that every `failed` run's message in `out`'s runs.csv and records is one line, names

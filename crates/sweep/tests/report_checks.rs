@@ -3,14 +3,9 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Output;
 
 mod common;
-use common::{TINY, assert_success, sweep};
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use common::{TINY, assert_success, stderr, sweep};
 
 /// Trains `config_text` into `dir/out` and returns that folder.
 fn trained(dir: &Path, config_text: &str) -> std::path::PathBuf {

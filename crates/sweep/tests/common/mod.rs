@@ -1,10 +1,14 @@
 //! Helpers shared by the integration tests: running the `sweep` binary and checking its exit.
 
+// Each test file uses only some of these helpers.
+#![allow(dead_code)]
+
 use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// A grid of 8 runs (2 rates × 2 seeds × 2 ε) that trains in a fraction of a second.
-#[allow(dead_code)] // Not every test file that shares these helpers uses it.
 pub const TINY: &str = r#"name = "tiny"
 seed = 11
 seeds = 2
@@ -64,7 +68,6 @@ pub fn assert_success(output: &Output) {
 
 /// A [`Command`] running the `sweep` binary with `args` in the environment of [`sweep`], for a
 /// test that spawns it and wires its streams itself.
-#[allow(dead_code)] // Not every test file that shares these helpers uses it.
 pub fn sweep_command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sweep"));
     command
@@ -72,4 +75,68 @@ pub fn sweep_command(args: &[&str]) -> Command {
         .env("NO_COLOR", "1")
         .env("LABELNOISE_CACHE_DIR", "");
     command
+}
+
+/// The files whose bytes must not depend on how a sweep got there (interrupted, resumed, merged,
+/// with its console closed or a neighbour turned away).
+pub const RESULT_FILES: [&str; 9] = [
+    "runs.csv",
+    "epochs.csv",
+    "calibration.csv",
+    "penultimate.csv",
+    "summary.csv",
+    "paired.csv",
+    "best_epsilon.csv",
+    "auc.csv",
+    "report.md",
+];
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, text).unwrap();
+    path
+}
+
+/// A command's standard error as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A command's standard output as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Fails unless every one of [`RESULT_FILES`] has the same bytes in both folders.
+pub fn assert_same_results(expected: &Path, actual: &Path) {
+    for file in RESULT_FILES {
+        let a = fs::read(expected.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let b = fs::read(actual.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(a == b, "{file} differs between {expected:?} and {actual:?}");
+    }
+}
+
+/// Finished records in a results folder (temporary files not counted).
+pub fn record_count(out: &Path) -> usize {
+    fs::read_dir(out.join("records")).map_or(0, |entries| {
+        entries
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                let name = name.to_string_lossy();
+                name.ends_with(".json") && !name.starts_with('.')
+            })
+            .count()
+    })
+}
+
+/// The run ids of a config's grid, in grid order.
+pub fn run_ids(config: &str) -> Vec<String> {
+    let output = sweep(&["list", config]);
+    assert_success(&output);
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').nth(1).unwrap().to_string())
+        .collect()
 }
