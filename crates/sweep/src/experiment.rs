@@ -412,7 +412,10 @@ pub fn run_one(
         schedule: config.training.schedule(),
         epochs: config.training.epochs,
         batch_size: config.training.batch_size,
-        label_smoothing: spec.epsilon,
+        loss: trainer::Loss::LabelSmoothing {
+            epsilon: spec.epsilon,
+        },
+        device: trainer::Device::Cpu,
         project_classes: projected_classes(config, &prepared.test, spec),
     };
     // Initial weights and batch order depend on the seed index alone, so every ε (and every noise

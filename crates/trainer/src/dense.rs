@@ -11,6 +11,7 @@
 //! give the same loss and gradients from the same weights.
 
 use crate::kernels::{Operand, Threads, matmul};
+use crate::loss::Loss;
 use crate::model::{ModelKind, dense_initial_weights};
 use crate::optim::Parameter;
 
@@ -130,7 +131,7 @@ impl DenseNet {
         &mut self,
         inputs: &[f32],
         labels: &[u32],
-        epsilon: f64,
+        loss: &Loss,
     ) -> f64 {
         let rows = labels.len();
         let layers = self.n_layers();
@@ -138,13 +139,8 @@ impl DenseNet {
         self.forward(inputs, rows);
         let mut delta = std::mem::take(&mut self.delta);
         delta.resize(rows * n_classes, 0.0);
-        let loss = smoothed_cross_entropy_gradient(
-            &self.activations[layers - 1],
-            labels,
-            n_classes,
-            epsilon,
-            &mut delta,
-        );
+        let value =
+            loss.value_and_gradient(&self.activations[layers - 1], labels, n_classes, &mut delta);
         let mut delta_below = std::mem::take(&mut self.delta_below);
         for layer in (0..layers).rev() {
             let (fan_in, fan_out) = (self.widths[layer], self.widths[layer + 1]);
@@ -187,47 +183,8 @@ impl DenseNet {
         }
         self.delta = delta;
         self.delta_below = delta_below;
-        loss
+        value
     }
-}
-
-/// The mean label-smoothed cross-entropy of `logits` (`labels.len() × K`) and its gradient with
-/// respect to the logits, written to `gradient`: `(softmax(z) − t)/B`.
-fn smoothed_cross_entropy_gradient(
-    logits: &[f32],
-    labels: &[u32],
-    n_classes: usize,
-    epsilon: f64,
-    gradient: &mut [f32],
-) -> f64 {
-    let rows = labels.len();
-    let off = (epsilon / n_classes as f64) as f32;
-    let on = (1.0 - epsilon) as f32;
-    let scale = 1.0 / rows as f32;
-    let mut total = 0.0f64;
-    for ((row, out), &label) in logits
-        .chunks_exact(n_classes)
-        .zip(gradient.chunks_exact_mut(n_classes))
-        .zip(labels)
-    {
-        let label = label as usize;
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0.0f32;
-        for (o, &z) in out.iter_mut().zip(row) {
-            *o = (z - max).exp();
-            sum += *o;
-        }
-        let log_sum = max + sum.ln();
-        let mean_log_prob = row.iter().map(|&z| z - log_sum).sum::<f32>() / n_classes as f32;
-        let loss = -on * (row[label] - log_sum) - epsilon as f32 * mean_log_prob;
-        total += f64::from(loss);
-        let inverse = 1.0 / sum;
-        for o in out.iter_mut() {
-            *o = (*o * inverse - off) * scale;
-        }
-        out[label] -= on * scale;
-    }
-    total / rows as f64
 }
 
 #[cfg(test)]
@@ -270,7 +227,8 @@ mod tests {
             for epsilon in [0.0, 0.1, 0.6] {
                 let mut ours =
                     DenseNet::new(&kind, n_features, n_classes, 4, Threads::from_environment());
-                let loss = ours.loss_and_gradients(&inputs, &labels, epsilon);
+                let loss =
+                    ours.loss_and_gradients(&inputs, &labels, &Loss::LabelSmoothing { epsilon });
 
                 let reference = Mlp::new(&kind, n_features, n_classes, 4).unwrap();
                 let x = Tensor::from_slice(&inputs, (rows, n_features), &Device::Cpu).unwrap();

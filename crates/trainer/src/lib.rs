@@ -7,6 +7,7 @@
 
 mod conv;
 mod dense;
+mod device;
 mod kernels;
 mod loss;
 mod metrics;
@@ -16,7 +17,8 @@ mod optim;
 mod probe;
 mod train;
 
-pub use loss::{label_smoothed_cross_entropy, smoothed_targets};
+pub use device::Device;
+pub use loss::{Loss, label_smoothed_cross_entropy, smoothed_targets};
 pub use metrics::{
     CalibrationBin, ECE_BINS, EvalMetrics, calibration_bins, evaluate_log_probs,
     expected_calibration_error,

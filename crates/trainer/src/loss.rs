@@ -1,6 +1,99 @@
-//! Label-smoothed cross-entropy (REFERENCE.md §1): `t = (1 − ε)·e_y + ε/K`, loss `−Σ_k t_k log p_k`.
+//! The training loss: label-smoothed cross-entropy, `t = (1 − ε)·e_y + ε/K`, loss
+//! `−Σ_k t_k log p_k` (docs/DEFINITIONS.md, label smoothing).
+//!
+//! [`Loss`] is what a run trains with. Each loss has two implementations that a test holds
+//! together: a candle expression (autograd, for the CNN and as the reference) and its value with
+//! its gradient with respect to the logits on plain buffers (for the hand-derived MLP).
 
 use candle_core::{D, Result, Tensor};
+
+/// The loss a run minimises, averaged over the minibatch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Loss {
+    /// Cross-entropy against label-smoothed targets `(1 − ε)·onehot(y) + ε/K`; ε = 0 is plain
+    /// cross-entropy against hard targets.
+    LabelSmoothing {
+        /// ε in [0, 1].
+        epsilon: f64,
+    },
+}
+
+impl Loss {
+    /// Why the loss cannot be trained with, if it cannot.
+    pub(crate) fn check(&self) -> std::result::Result<(), String> {
+        match *self {
+            Loss::LabelSmoothing { epsilon } if !(0.0..=1.0).contains(&epsilon) => {
+                Err(format!("label smoothing {epsilon} is outside [0, 1]"))
+            }
+            Loss::LabelSmoothing { .. } => Ok(()),
+        }
+    }
+
+    /// The mean loss of `logits` (`[batch, K]`) for `labels` (`[batch]`, u32) as a candle scalar,
+    /// differentiable by candle's autograd.
+    pub(crate) fn candle(&self, logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
+        match *self {
+            Loss::LabelSmoothing { epsilon } => {
+                label_smoothed_cross_entropy(logits, labels, epsilon)
+            }
+        }
+    }
+
+    /// The mean loss of `logits` (`labels.len() × n_classes`, row-major) and its gradient with
+    /// respect to the logits, written to `gradient` (the same shape).
+    pub(crate) fn value_and_gradient(
+        &self,
+        logits: &[f32],
+        labels: &[u32],
+        n_classes: usize,
+        gradient: &mut [f32],
+    ) -> f64 {
+        match *self {
+            Loss::LabelSmoothing { epsilon } => {
+                smoothed_cross_entropy_gradient(logits, labels, n_classes, epsilon, gradient)
+            }
+        }
+    }
+}
+
+/// The mean label-smoothed cross-entropy of `logits` (`labels.len() × K`) and its gradient with
+/// respect to the logits, written to `gradient`: `(softmax(z) − t)/B`.
+fn smoothed_cross_entropy_gradient(
+    logits: &[f32],
+    labels: &[u32],
+    n_classes: usize,
+    epsilon: f64,
+    gradient: &mut [f32],
+) -> f64 {
+    let rows = labels.len();
+    let off = (epsilon / n_classes as f64) as f32;
+    let on = (1.0 - epsilon) as f32;
+    let scale = 1.0 / rows as f32;
+    let mut total = 0.0f64;
+    for ((row, out), &label) in logits
+        .chunks_exact(n_classes)
+        .zip(gradient.chunks_exact_mut(n_classes))
+        .zip(labels)
+    {
+        let label = label as usize;
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0.0f32;
+        for (o, &z) in out.iter_mut().zip(row) {
+            *o = (z - max).exp();
+            sum += *o;
+        }
+        let log_sum = max + sum.ln();
+        let mean_log_prob = row.iter().map(|&z| z - log_sum).sum::<f32>() / n_classes as f32;
+        let loss = -on * (row[label] - log_sum) - epsilon as f32 * mean_log_prob;
+        total += f64::from(loss);
+        let inverse = 1.0 / sum;
+        for o in out.iter_mut() {
+            *o = (*o * inverse - off) * scale;
+        }
+        out[label] -= on * scale;
+    }
+    total / rows as f64
+}
 
 /// The smoothed target rows for `labels` (each in `0..n_classes`), `labels.len() × n_classes`,
 /// row-major: the true class gets `1 − ε + ε/K`, every other class `ε/K`. With ε = 0 these are

@@ -4,6 +4,7 @@ use candle_core::{Device, Result, Tensor, Var};
 
 use crate::conv::{ConvScratch, conv_relu_pool};
 use crate::kernels::{Operand, Threads, matmul};
+use crate::loss::Loss;
 use crate::network::log_softmax_rows;
 use crate::optim::Parameter;
 use rand::{RngExt, SeedableRng};
@@ -142,11 +143,28 @@ impl Mlp {
     /// Training uses the same model with hand-derived gradients on plain buffers; this candle
     /// version, trained by autograd, is its reference.
     pub fn new(kind: &ModelKind, n_features: usize, n_classes: usize, seed: u64) -> Result<Mlp> {
+        Mlp::new_on(
+            kind,
+            n_features,
+            n_classes,
+            seed,
+            &crate::Device::default().candle(),
+        )
+    }
+
+    /// [`Mlp::new`] with its variables on `device`.
+    pub fn new_on(
+        kind: &ModelKind,
+        n_features: usize,
+        n_classes: usize,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Mlp> {
         let widths = kind.dense_widths(n_features, n_classes);
         let mut layers = Vec::with_capacity(widths.len() - 1);
         for (pair, (weight, bias)) in widths.windows(2).zip(dense_initial_weights(&widths, seed)) {
-            let weight = Tensor::from_vec(weight, (pair[0], pair[1]), &Device::Cpu)?;
-            let bias = Tensor::from_vec(bias, pair[1], &Device::Cpu)?;
+            let weight = Tensor::from_vec(weight, (pair[0], pair[1]), device)?;
+            let bias = Tensor::from_vec(bias, pair[1], device)?;
             layers.push((Var::from_tensor(&weight)?, Var::from_tensor(&bias)?));
         }
         Ok(Mlp { layers })
@@ -185,6 +203,8 @@ impl Mlp {
 /// [`crate::conv`]'s, whose backward pass is as fast as its forward.
 #[derive(Debug)]
 pub struct Cnn {
+    /// Where its variables live.
+    device: Device,
     /// `[channels, height, width]` of the input images.
     shape: [usize; 3],
     /// `(kernel [out, in, 3, 3], bias [1, out, 1, 1])` of the two convolutions.
@@ -204,6 +224,23 @@ impl Cnn {
         n_classes: usize,
         seed: u64,
     ) -> Result<Cnn> {
+        Cnn::new_on(
+            shape,
+            channels,
+            n_classes,
+            seed,
+            &crate::Device::default().candle(),
+        )
+    }
+
+    /// [`Cnn::new`] with its variables on `device`.
+    pub fn new_on(
+        shape: [usize; 3],
+        channels: [usize; 2],
+        n_classes: usize,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Cnn> {
         let [in_channels, height, width] = shape;
         if height < 4 || width < 4 || channels.contains(&0) || in_channels == 0 {
             candle_core::bail!(
@@ -216,13 +253,10 @@ impl Cnn {
             let kernel = Tensor::from_vec(
                 uniform(&mut rng, output * input * 9, bound),
                 (output, input, 3, 3),
-                &Device::Cpu,
+                device,
             )?;
-            let bias = Tensor::from_vec(
-                uniform(&mut rng, output, bound),
-                (1, output, 1, 1),
-                &Device::Cpu,
-            )?;
+            let bias =
+                Tensor::from_vec(uniform(&mut rng, output, bound), (1, output, 1, 1), device)?;
             Ok((Var::from_tensor(&kernel)?, Var::from_tensor(&bias)?))
         };
         let convs = [
@@ -234,10 +268,11 @@ impl Cnn {
         let weight = Tensor::from_vec(
             uniform(&mut rng, flattened * n_classes, bound),
             (flattened, n_classes),
-            &Device::Cpu,
+            device,
         )?;
-        let bias = Tensor::from_vec(uniform(&mut rng, n_classes, bound), n_classes, &Device::Cpu)?;
+        let bias = Tensor::from_vec(uniform(&mut rng, n_classes, bound), n_classes, device)?;
         Ok(Cnn {
+            device: device.clone(),
             shape,
             convs,
             head: (Var::from_tensor(&weight)?, Var::from_tensor(&bias)?),
@@ -318,12 +353,13 @@ impl ConvNet {
         &mut self,
         inputs: &[f32],
         labels: &[u32],
-        epsilon: f64,
+        loss: &Loss,
     ) -> Result<f64> {
         let rows = labels.len();
-        let x = Tensor::from_slice(inputs, (rows, inputs.len() / rows.max(1)), &Device::Cpu)?;
-        let y = Tensor::from_slice(labels, rows, &Device::Cpu)?;
-        let loss = crate::loss::label_smoothed_cross_entropy(&self.cnn.forward(&x)?, &y, epsilon)?;
+        let device = &self.cnn.device;
+        let x = Tensor::from_slice(inputs, (rows, inputs.len() / rows.max(1)), device)?;
+        let y = Tensor::from_slice(labels, rows, device)?;
+        let loss = loss.candle(&self.cnn.forward(&x)?, &y)?;
         let value = f64::from(loss.to_scalar::<f32>()?);
         let grads = loss.backward()?;
         for (var, parameter) in self.vars.iter().zip(&mut self.parameters) {
@@ -344,7 +380,7 @@ impl ConvNet {
             var.set(&Tensor::from_slice(
                 &parameter.value,
                 var.shape(),
-                &Device::Cpu,
+                var.device(),
             )?)?;
         }
         Ok(())

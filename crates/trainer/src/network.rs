@@ -4,7 +4,9 @@
 use candle_core::Result;
 
 use crate::dense::DenseNet;
+use crate::device::Device;
 use crate::kernels::Threads;
+use crate::loss::Loss;
 use crate::model::{Cnn, ConvNet, ModelKind};
 use crate::optim::AnyOptimizer;
 
@@ -31,24 +33,26 @@ pub(crate) enum Network {
 }
 
 impl Network {
-    /// The model of `kind`, its weights seeded by `seed` (see [`crate::Model::new`]).
+    /// The model of `kind` on `device`, its weights seeded by `seed` (see [`crate::Model::new`]).
     pub(crate) fn new(
         kind: &ModelKind,
         n_features: usize,
         n_classes: usize,
         image_shape: Option<[usize; 3]>,
         seed: u64,
+        device: Device,
     ) -> Result<Network> {
         let threads = Threads::from_environment();
-        match kind {
-            ModelKind::Cnn { channels } => {
+        match (kind, device) {
+            (ModelKind::Cnn { channels }, _) => {
                 let Some(shape) = image_shape else {
                     candle_core::bail!("a CNN needs image data; this data set has no image shape")
                 };
-                let cnn = Cnn::new(shape, *channels, n_classes, seed)?;
+                let cnn = Cnn::new_on(shape, *channels, n_classes, seed, &device.candle())?;
                 Ok(Network::Conv(ConvNet::new(cnn)?))
             }
-            _ => Ok(Network::Dense(DenseNet::new(
+            // The hand-derived layers work on host memory.
+            (_, Device::Cpu) => Ok(Network::Dense(DenseNet::new(
                 kind, n_features, n_classes, seed, threads,
             ))),
         }
@@ -60,11 +64,11 @@ impl Network {
         &mut self,
         inputs: &[f32],
         labels: &[u32],
-        epsilon: f64,
+        loss: &Loss,
     ) -> Result<f64> {
         match self {
-            Network::Dense(net) => Ok(net.loss_and_gradients(inputs, labels, epsilon)),
-            Network::Conv(net) => net.loss_and_gradients(inputs, labels, epsilon),
+            Network::Dense(net) => Ok(net.loss_and_gradients(inputs, labels, loss)),
+            Network::Conv(net) => net.loss_and_gradients(inputs, labels, loss),
         }
     }
 

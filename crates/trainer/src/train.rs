@@ -7,6 +7,8 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
+use crate::device::Device;
+use crate::loss::Loss;
 use crate::metrics::{CalibrationBin, evaluate_log_probs, ratio};
 use crate::model::ModelKind;
 use crate::network::Network;
@@ -26,8 +28,10 @@ pub struct TrainParams {
     pub epochs: usize,
     /// Samples per minibatch (≥ 1); the last batch of an epoch may be smaller.
     pub batch_size: usize,
-    /// Label-smoothing ε in [0, 1]; 0 is hard targets.
-    pub label_smoothing: f64,
+    /// The loss trained with (label smoothing ε; ε = 0 is hard targets).
+    pub loss: Loss,
+    /// The device the run trains on.
+    pub device: Device,
     /// Three distinct classes whose test samples are projected onto their templates' plane when
     /// the run finishes (see [`template_plane_coordinates`]); `None` for no projection. Only an
     /// MLP with a hidden layer has a penultimate layer; other models give no projection.
@@ -150,6 +154,7 @@ pub fn train(
         n_classes,
         train.image_shape,
         seeds.init,
+        params.device,
     )?;
     let mut optimizer = params.optimizer.build();
     let mut order_rng = ChaCha8Rng::seed_from_u64(seeds.order);
@@ -190,7 +195,7 @@ pub fn train(
                 batch_labels.push(noisy_labels[row as usize]);
             }
             let loss_value =
-                network.loss_and_gradients(&batch_inputs, &batch_labels, params.label_smoothing)?;
+                network.loss_and_gradients(&batch_inputs, &batch_labels, &params.loss)?;
             if !loss_value.is_finite() {
                 return Ok(RunOutcome {
                     status: RunStatus::Diverged { epoch },
@@ -315,12 +320,7 @@ fn check_inputs(data: &TrainData<'_>, params: &TrainParams) -> Result<(), TrainE
             params.epochs, params.batch_size
         ));
     }
-    if !(0.0..=1.0).contains(&params.label_smoothing) {
-        return invalid(format!(
-            "label smoothing {} is outside [0, 1]",
-            params.label_smoothing
-        ));
-    }
+    params.loss.check().map_err(TrainError::Invalid)?;
     if let Some(classes) = params.project_classes
         && (classes.iter().any(|&c| c >= data.train.n_classes)
             || classes[0] == classes[1]

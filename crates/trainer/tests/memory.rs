@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use data::{BlobsParams, Dataset, blobs};
 use trainer::{
-    ModelKind, OptimizerParams, RunStatus, Schedule, TrainData, TrainParams, TrainSeeds, train,
+    Device, Loss, ModelKind, OptimizerParams, RunStatus, Schedule, TrainData, TrainParams,
+    TrainSeeds, train,
 };
 
 /// The system allocator, counting live bytes and their peak.
@@ -113,7 +114,8 @@ fn peak_memory_does_not_grow_with_the_number_of_steps() {
                     schedule: Schedule::Cosine,
                     epochs,
                     batch_size: 16,
-                    label_smoothing: 0.1,
+                    loss: Loss::LabelSmoothing { epsilon: 0.1 },
+                    device: Device::Cpu,
                     project_classes: None,
                 };
                 peak_during(|| {

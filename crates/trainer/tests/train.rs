@@ -2,8 +2,8 @@
 
 use data::{BlobsParams, Dataset, blobs};
 use trainer::{
-    ModelKind, OptimizerParams, RunOutcome, RunStatus, Schedule, TrainData, TrainParams,
-    TrainSeeds, train,
+    Device, Loss, ModelKind, OptimizerParams, RunOutcome, RunStatus, Schedule, TrainData,
+    TrainParams, TrainSeeds, train,
 };
 
 fn splits() -> (Dataset, Dataset, Dataset) {
@@ -39,7 +39,8 @@ fn params(epsilon: f64, optimizer: OptimizerParams) -> TrainParams {
         schedule: Schedule::Cosine,
         epochs: 5,
         batch_size: 16,
-        label_smoothing: epsilon,
+        loss: Loss::LabelSmoothing { epsilon },
+        device: Device::Cpu,
         project_classes: None,
     }
 }
