@@ -470,7 +470,7 @@ impl ExperimentConfig {
         }
         let mut config = self.as_written();
         let mut filled = Vec::new();
-        let split_seed = crate::grid::derive_seed(config.seed, "split");
+        let split_seed = crate::hashing::derive_seed(config.seed, "split");
         let data = &mut config.data;
         let source = data.source;
         let own_test_split = source.has_test_split()
@@ -1382,7 +1382,7 @@ impl ExperimentConfig {
 }
 
 /// The smallest nominal rate at which `model`, on `k` classes, no longer keeps the clean class
-/// the most likely noisy label of its samples (REFERENCE.md §2): symmetric `T_cc = 1 − ρ` against
+/// the most likely noisy label of its samples (docs/DEFINITIONS.md#when-noise-makes-a-setting-meaningless): symmetric `T_cc = 1 − ρ` against
 /// `ρ/(K − 1)` gives (K − 1)/K; pair-flip `1 − ρ` against `ρ` gives 1/2; uniform
 /// `1 − ρ + ρ/K` against `ρ/K` gives 1. `None` for no noise.
 fn degenerate_rate(model: NoiseModelName, k: usize) -> Option<f64> {
@@ -2029,7 +2029,7 @@ learning_rate = 0.05
         assert_eq!(resolved.data.test_fraction, Some(0.2));
         assert_eq!(
             resolved.data.split_seed,
-            Some(crate::grid::derive_seed(0, "split"))
+            Some(crate::hashing::derive_seed(0, "split"))
         );
         assert_eq!(resolved.training.momentum, Some(0.9));
         assert_eq!(resolved.training.nesterov, Some(false));

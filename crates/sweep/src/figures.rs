@@ -6,17 +6,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use reporter::{Chart, PageChart, ReportContext};
 
-use crate::report::{Aggregates, ResultTables};
-use crate::store::write_atomic;
-
-/// Every chart a report can have, by file stem.
-pub const CHART_NAMES: [&str; 5] = [
-    "accuracy_vs_noise",
-    "gain_heatmap",
-    "curves",
-    "reliability",
-    "penultimate",
-];
+use crate::results::{CALIBRATION, ChartFile, EPOCHS, PENULTIMATE, write_atomic};
+use crate::tables::{Aggregates, ResultTables};
 
 /// The charts of a report: those drawn, for the page, and those left out with why.
 #[derive(Debug, Clone, Default)]
@@ -86,16 +77,16 @@ pub fn write_charts(
          below the diagonal are over-confident, above it under-confident. The ECE in each \
          title is the mean over seeds."
     };
-    let charts: [(&str, Option<Chart>, &str, &str, &str); 5] = [
+    let charts: [(ChartFile, Option<Chart>, &str, &str, String); 5] = [
         (
-            "accuracy_vs_noise",
+            ChartFile::AccuracyVsNoise,
             Some(reporter::accuracy_vs_noise_chart(&aggregates.summary, title).into()),
             "Accuracy versus noise",
             &main_caption,
-            "",
+            String::new(),
         ),
         (
-            "gain_heatmap",
+            ChartFile::GainHeatmap,
             aggregates
                 .paired
                 .iter()
@@ -103,40 +94,44 @@ pub fn write_charts(
                 .then(|| reporter::gain_heatmap(&aggregates.paired, "test_accuracy", title).into()),
             "Gain heatmap",
             &heatmap_caption,
-            "there are no paired gains to show (see the paired-gain section)",
+            "there are no paired gains to show (see the paired-gain section)".into(),
         ),
         (
-            "curves",
+            ChartFile::Curves,
             reporter::curves_chart(&tables.epochs, title).map(Chart::from),
             "Training curves at the highest noise rate",
             &curves_caption,
-            "epochs.csv has no rows: no run completed an epoch",
+            format!("{EPOCHS} has no rows: no run completed an epoch"),
         ),
         (
-            "reliability",
+            ChartFile::Reliability,
             reporter::reliability_chart(&tables.calibration, &tables.runs, title).map(Chart::from),
             "Reliability",
             reliability_caption,
-            "calibration.csv is missing or has no rows: no run completed an epoch, or the folder \
-             lacks the file",
+            format!(
+                "{CALIBRATION} is missing or has no rows: no run completed an epoch, or the \
+                 folder lacks the file"
+            ),
         ),
         (
-            "penultimate",
+            ChartFile::Penultimate,
             reporter::penultimate_chart(&tables.projections, &tables.runs, title).map(Chart::from),
             "Penultimate-layer projection",
             "Test samples of the first three classes, first seed, in the plane through those \
              classes' last-layer templates (Müller et al. 2019, who found that label smoothing \
              pulls each class into a tight cluster, equally far from the other templates, \
              while hard targets leave broad clusters spread along the template directions).",
-            "penultimate.csv is missing or has no rows: a sweep writes it only for an MLP with a \
-             hidden layer on three or more classes, from its first seed",
+            format!(
+                "{PENULTIMATE} is missing or has no rows: a sweep writes it only for an MLP with \
+                 a hidden layer on three or more classes, from its first seed"
+            ),
         ),
     ];
     let mut page = Vec::new();
     let mut missing = Vec::new();
-    for (name, chart, heading, caption, why_missing) in charts {
-        let png = dir.join(format!("{name}.png"));
-        let svg = dir.join(format!("{name}.svg"));
+    for (file, chart, heading, caption, why_missing) in charts {
+        let png = dir.join(file.png());
+        let svg = dir.join(file.svg());
         let Some(chart) = chart else {
             for stale in [&png, &svg] {
                 if stale.exists() {
@@ -144,10 +139,10 @@ pub fn write_charts(
                         .with_context(|| format!("removing {}", stale.display()))?;
                 }
             }
-            missing.push((heading.to_string(), why_missing.to_string()));
+            missing.push((heading.to_string(), why_missing));
             continue;
         };
-        let png_tmp = dir.join(format!(".{name}.png.tmp.png"));
+        let png_tmp = dir.join(format!(".{}.tmp.png", file.png()));
         chart
             .write_png(&png_tmp)
             .with_context(|| format!("drawing {}", png.display()))?;
@@ -158,7 +153,7 @@ pub fn write_charts(
         write_atomic(&svg, text.as_bytes())?;
         page.push(PageChart {
             heading: heading.to_string(),
-            file: format!("{name}.png"),
+            file: file.png(),
             caption: caption.to_string(),
         });
     }

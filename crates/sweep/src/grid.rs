@@ -5,7 +5,8 @@
 //! order runs execute in and of the number of threads.
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+
+pub use crate::hashing::{derive_seed, hex_digest};
 
 use crate::config::{
     DataConfig, ExperimentConfig, ModelConfig, NoiseModeName, NoiseModelName, TrainingConfig,
@@ -126,26 +127,6 @@ pub fn expand(config: &ExperimentConfig) -> Vec<RunSpec> {
         }
     }
     runs
-}
-
-/// The first `n_hex` hex digits of the SHA-256 of `value`'s JSON form.
-pub fn hex_digest<T: Serialize>(value: &T, n_hex: usize) -> String {
-    // Serialising plain structs of numbers, strings and enums to JSON cannot fail.
-    let json = serde_json::to_vec(value).expect("settings serialise to JSON");
-    let digest = Sha256::digest(&json);
-    digest
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect::<String>()[..n_hex]
-        .to_string()
-}
-
-/// A seed for the stream labelled `label`, derived from the experiment seed.
-pub fn derive_seed(experiment_seed: u64, label: &str) -> u64 {
-    let digest = Sha256::digest(format!("labelnoise-seed-v1|{experiment_seed}|{label}"));
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(&digest[..8]);
-    u64::from_le_bytes(bytes)
 }
 
 #[cfg(test)]

@@ -40,10 +40,13 @@ mod diff;
 mod experiment;
 mod figures;
 mod grid;
+mod hashing;
 mod merge;
 mod report;
+mod results;
 mod run;
 mod store;
+mod tables;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -132,7 +135,7 @@ fn is_usage_error(error: &anyhow::Error) -> bool {
             || cause.is::<run::DataInputError>()
             || cause.is::<store::FolderError>()
             || cause.is::<merge::MergeInputError>()
-            || cause.is::<report::ReportInputError>()
+            || cause.is::<tables::ReportInputError>()
     })
 }
 
@@ -288,7 +291,7 @@ fn report_command(dir: &Path) -> Result<Outcome> {
     } else {
         None
     };
-    let tables = match report::ResultTables::read(dir) {
+    let tables = match tables::ResultTables::read(dir) {
         Ok(tables) => tables,
         Err(error) => {
             if let Some(lock) = lock {
@@ -304,7 +307,8 @@ fn report_command(dir: &Path) -> Result<Outcome> {
         outln!("{answer}");
     }
     errln!(
-        "rebuilt the aggregates, charts and report.md of {} from {} runs",
+        "rebuilt the aggregates, charts and {} of {} from {} runs",
+        results::REPORT,
         dir.display(),
         tables.runs.len()
     );

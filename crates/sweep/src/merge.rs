@@ -9,8 +9,10 @@ use anyhow::{Context, Result};
 use crate::config::ExperimentConfig;
 use crate::experiment::RunRecord;
 use crate::grid::expand;
-use crate::report::{Aggregates, ResultTables, write_report};
-use crate::store::{ResultsDir, write_atomic};
+use crate::report::write_report;
+use crate::results::{MANIFEST, NOISY_LABELS, write_atomic};
+use crate::store::ResultsDir;
+use crate::tables::{Aggregates, ResultTables};
 
 /// Folders that cannot be merged: a usage error (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +32,7 @@ pub struct MergeSummary {
 
 /// A folder's `manifest.json`: its configuration hash and the configuration itself.
 fn read_manifest(dir: &Path) -> Result<(String, ExperimentConfig, serde_json::Value)> {
-    let path = dir.join("manifest.json");
+    let path = dir.join(MANIFEST);
     let bytes = fs::read(&path).map_err(|error| {
         MergeInputError(format!(
             "{}: cannot read it ({error}); is {} a results folder?",
@@ -78,7 +80,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
         if *other != hash {
             return Err(MergeInputError(format!(
                 "{}: config_hash {} differs from {}'s {}: these folders hold different experiments and cannot be merged",
-                dir.join("manifest.json").display(),
+                dir.join(MANIFEST).display(),
                 short(other),
                 inputs[0].display(),
                 short(&hash)
@@ -158,7 +160,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
 /// Refuses a merged folder that already holds another experiment: its `manifest.json` has another
 /// `config_hash` than `hash` (or cannot be read). A folder without a manifest is fine.
 fn check_target(out: &Path, hash: &str) -> Result<(), MergeInputError> {
-    let path = out.join("manifest.json");
+    let path = out.join(MANIFEST);
     // A folder that is not there yet holds nothing (and one that cannot be made is reported by
     // taking its lock).
     if !out.is_dir() {
@@ -202,13 +204,13 @@ fn short(hash: &str) -> &str {
 /// Copies the noisy-label files of `dir` into `out`, keeping any `out` already has (the files of
 /// one group are identical in every shard that drew it).
 fn copy_noisy_labels(dir: &Path, out: &Path) -> Result<()> {
-    let from = dir.join("noisy-labels");
+    let from = dir.join(NOISY_LABELS);
     let Ok(entries) = fs::read_dir(&from) else {
         return Ok(());
     };
     for entry in entries {
         let entry = entry.with_context(|| format!("reading {}", from.display()))?;
-        let target = out.join("noisy-labels").join(entry.file_name());
+        let target = out.join(NOISY_LABELS).join(entry.file_name());
         if target.exists() || entry.file_name().to_string_lossy().starts_with('.') {
             continue;
         }

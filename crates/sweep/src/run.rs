@@ -13,12 +13,14 @@ use rayon::prelude::*;
 
 use crate::config::ExperimentConfig;
 use crate::experiment::{
-    GroupNoise, RunRecord, blobs_params, draw_noise, failed_record, prepare_data, run_one,
-    split_seed,
+    GroupNoise, PreparedData, RunRecord, blobs_params, draw_noise, failed_record, prepare_data,
+    run_one, split_seed,
 };
 use crate::grid::{RunSpec, Shard, expand, hex_digest};
-use crate::report::{Aggregates, ResultTables, write_report};
+use crate::report::write_report;
+use crate::results::{RECORDS, RUNS};
 use crate::store::ResultsDir;
+use crate::tables::{Aggregates, ResultTables};
 use reporter::{RunStatusLabel, accuracy_table};
 
 /// How often the CSV tables are rewritten while runs finish (they are always written at the end).
@@ -166,6 +168,29 @@ fn shorten_absolute_paths(text: &str) -> String {
     out
 }
 
+/// What every step of a sweep reads: the experiment, the command line and the results folder.
+#[derive(Clone, Copy)]
+struct Sweep<'a> {
+    config: &'a ExperimentConfig,
+    options: &'a RunOptions,
+    dir: &'a ResultsDir,
+}
+
+/// The runs of a sweep: the grid, the slice of it this process covers, and what is done already.
+struct Plan<'a> {
+    /// Every run of the grid, in grid order.
+    specs: &'a [RunSpec],
+    /// The runs this sweep covers (the whole grid, or its shard), in grid order.
+    selected: Vec<&'a RunSpec>,
+    /// Records by grid position; only the selected runs are ever filled in.
+    records: Vec<Option<RunRecord>>,
+    /// The selected runs to train: those without a record, or with a failed one.
+    pending: Vec<&'a RunSpec>,
+}
+
+/// The noisy labels of each (rate index, seed) group, shared by its ε values.
+type Groups = BTreeMap<(usize, u64), GroupNoise>;
+
 /// Runs the experiment; completed runs are saved as they finish, so an interrupted sweep resumes
 /// where it stopped.
 pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary> {
@@ -176,59 +201,18 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
         .clone()
         .unwrap_or_else(|| Path::new("results").join(&config.name));
     let dir = ResultsDir::new(&out);
+    let sweep = Sweep {
+        config,
+        options,
+        dir: &dir,
+    };
     // Before anything is read or written: a second sweep of the folder stops here at once.
     let lock = dir.lock("sweep run")?;
-    let selected: Vec<&RunSpec> = specs
-        .iter()
-        .filter(|spec| options.shard.is_none_or(|shard| shard.contains(spec.index)))
-        .collect();
-
-    // Indexed by grid position; only the selected runs are ever filled in.
-    let mut records: Vec<Option<RunRecord>> = vec![None; specs.len()];
-    if !options.fresh {
-        for spec in &selected {
-            records[spec.index] = dir.load_record(&spec.run_id).unwrap_or_else(|error| {
-                errln!("warning: {error:#}; the run will be trained again");
-                None
-            });
-        }
-    }
-    // A failed run is an error, not a result: it is trained again.
-    let pending: Vec<&RunSpec> = selected
-        .iter()
-        .copied()
-        .filter(|spec| {
-            records[spec.index]
-                .as_ref()
-                .is_none_or(|r| r.run.status == RunStatusLabel::Failed)
-        })
-        .collect();
-    let skipped = selected.len() - pending.len();
-    let slice = match options.shard {
-        Some(shard) => format!(
-            "shard {}/{}: {} of the grid's {} runs",
-            shard.index,
-            shard.count,
-            selected.len(),
-            specs.len()
-        ),
-        None => crate::counted(specs.len() as u64, "run", "runs"),
-    };
-    errln!(
-        "{}: {slice} ({} × {} × {} ε), {} already finished, {} to train on {} job{} → {}",
-        config.name,
-        crate::counted(config.noise.rates.len() as u64, "noise rate", "noise rates"),
-        crate::counted(config.seeds, "seed", "seeds"),
-        config.targets.epsilons.len(),
-        skipped,
-        pending.len(),
-        options.jobs,
-        if options.jobs == 1 { "" } else { "s" },
-        dir.root().display()
-    );
+    let mut plan = plan_runs(sweep, &specs);
+    announce(sweep, &plan);
     // The data are read before anything is written, so a missing or malformed data file leaves
     // the results folder as it was (without even the lock file, if taking the lock made it).
-    let prepared = if pending.is_empty() {
+    let prepared = if plan.pending.is_empty() {
         None
     } else {
         match prepare_data(config) {
@@ -239,10 +223,94 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
             }
         }
     };
+    open_folder(sweep, &plan)?;
+    let mut stopped_early = false;
+    if let Some(prepared) = prepared {
+        let groups = draw_group_noise(sweep, &prepared, &plan.pending)?;
+        stopped_early = train_and_store(sweep, &prepared, &groups, &mut plan)?;
+    }
+    let aggregates = write_tables_and_report(sweep, &plan)?;
+    let summary = tally(&plan);
+    print_outcome(sweep, &aggregates, &summary, stopped_early, started);
+    drop(lock);
+    Ok(summary)
+}
+
+/// Plans the sweep: selects the runs of the grid this sweep covers (its shard, if any) and,
+/// unless `--fresh`, loads the records already stored for them. A record that cannot be read is
+/// reported and its run trained again, as is a failed run (an error, not a result).
+fn plan_runs<'a>(sweep: Sweep<'_>, specs: &'a [RunSpec]) -> Plan<'a> {
+    let options = sweep.options;
+    let selected: Vec<&RunSpec> = specs
+        .iter()
+        .filter(|spec| options.shard.is_none_or(|shard| shard.contains(spec.index)))
+        .collect();
+    let mut records: Vec<Option<RunRecord>> = vec![None; specs.len()];
+    if !options.fresh {
+        for spec in &selected {
+            records[spec.index] = sweep.dir.load_record(&spec.run_id).unwrap_or_else(|error| {
+                errln!("warning: {error:#}; the run will be trained again");
+                None
+            });
+        }
+    }
+    let pending: Vec<&RunSpec> = selected
+        .iter()
+        .copied()
+        .filter(|spec| {
+            records[spec.index]
+                .as_ref()
+                .is_none_or(|r| r.run.status == RunStatusLabel::Failed)
+        })
+        .collect();
+    Plan {
+        specs,
+        selected,
+        records,
+        pending,
+    }
+}
+
+/// Says on stderr what the sweep covers, how much of it is done and where it writes.
+fn announce(sweep: Sweep<'_>, plan: &Plan<'_>) {
+    let (config, options) = (sweep.config, sweep.options);
+    let skipped = plan.selected.len() - plan.pending.len();
+    let slice = match options.shard {
+        Some(shard) => format!(
+            "shard {}/{}: {} of the grid's {} runs",
+            shard.index,
+            shard.count,
+            plan.selected.len(),
+            plan.specs.len()
+        ),
+        None => crate::counted(plan.specs.len() as u64, "run", "runs"),
+    };
+    errln!(
+        "{}: {slice} ({} × {} × {} ε), {} already finished, {} to train on {} job{} → {}",
+        config.name,
+        crate::counted(config.noise.rates.len() as u64, "noise rate", "noise rates"),
+        crate::counted(config.seeds, "seed", "seeds"),
+        config.targets.epsilons.len(),
+        skipped,
+        plan.pending.len(),
+        options.jobs,
+        if options.jobs == 1 { "" } else { "s" },
+        sweep.dir.root().display()
+    );
+}
+
+/// The first writes, once configuration and data have been checked: creates (or, with
+/// `--fresh`, clears) the results folder, writes `manifest.json`, and notes records in the folder
+/// that belong to no run of this sweep (they are kept, and left out of the tables).
+fn open_folder(sweep: Sweep<'_>, plan: &Plan<'_>) -> Result<()> {
+    let (dir, options) = (sweep.dir, sweep.options);
     dir.create(options.fresh)?;
-    dir.write_manifest(&manifest(config, options, specs.len()))?;
-    let selected_ids: std::collections::HashSet<&str> =
-        selected.iter().map(|spec| spec.run_id.as_str()).collect();
+    dir.write_manifest(&manifest(sweep.config, options, plan.specs.len()))?;
+    let selected_ids: std::collections::HashSet<&str> = plan
+        .selected
+        .iter()
+        .map(|spec| spec.run_id.as_str())
+        .collect();
     let others = dir
         .record_ids()?
         .into_iter()
@@ -251,7 +319,7 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
     if others > 0 {
         errln!(
             "note: {others} record(s) in {} belong to runs outside this {} (an earlier configuration, or another shard); they are kept on disk and left out of the tables",
-            dir.root().join("records").display(),
+            dir.root().join(RECORDS).display(),
             if options.shard.is_some() {
                 "shard"
             } else {
@@ -259,132 +327,233 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
             }
         );
     }
+    Ok(())
+}
 
-    let injected = injected_failures();
-    let mut stopped_early = false;
-    if let Some(prepared) = prepared {
-        // The noisy labels of each (rate, seed) group are drawn once and shared by its ε values.
-        let mut groups: BTreeMap<(usize, u64), GroupNoise> = BTreeMap::new();
-        for spec in &pending {
-            let rate_index = rate_index(config, spec.noise_rate);
-            if let std::collections::btree_map::Entry::Vacant(slot) =
-                groups.entry((rate_index, spec.seed))
-            {
-                let noise = draw_noise(config, &prepared, spec.noise_rate, spec.seed)
-                    .context("drawing noisy labels")?;
-                dir.write_noisy_labels(
-                    config.noise.model.model().name(),
-                    spec.noise_rate,
-                    spec.seed,
-                    &prepared,
-                    &noise,
-                )?;
-                slot.insert(noise);
-            }
+/// Draws the noisy labels of each (rate, seed) group of the pending runs once, to be shared by
+/// its ε values, and writes each group's file into `noisy-labels/`.
+fn draw_group_noise(
+    sweep: Sweep<'_>,
+    prepared: &PreparedData,
+    pending: &[&RunSpec],
+) -> Result<Groups> {
+    let config = sweep.config;
+    let mut groups = Groups::new();
+    for spec in pending {
+        let rate_index = rate_index(config, spec.noise_rate);
+        if let std::collections::btree_map::Entry::Vacant(slot) =
+            groups.entry((rate_index, spec.seed))
+        {
+            let noise = draw_noise(config, prepared, spec.noise_rate, spec.seed)
+                .context("drawing noisy labels")?;
+            sweep.dir.write_noisy_labels(
+                config.noise.model.model().name(),
+                spec.noise_rate,
+                spec.seed,
+                prepared,
+                &noise,
+            )?;
+            slot.insert(noise);
         }
+    }
+    Ok(groups)
+}
 
-        // With one job, runs go one after another and the pool's threads serve candle's matmuls;
-        // with several, the pool has one thread per job, so no more than `jobs` runs train at once.
-        let pool_threads = if options.jobs == 1 {
-            options.inner_threads
-        } else {
-            options.jobs
-        };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(pool_threads)
-            .thread_name(|i| format!("sweep-run-{i}"))
-            .build()
-            .context("starting the worker threads")?;
-        let progress = Progress::new(pending.len());
-        let (sender, receiver) = mpsc::channel();
-        let stop = AtomicBool::new(false);
-        std::thread::scope(|scope| -> Result<()> {
-            let (groups, prepared, pending, stop, injected) =
-                (&groups, &prepared, &pending, &stop, &injected);
-            scope.spawn(move || {
-                let train = |sender: &mpsc::Sender<_>, spec: &&RunSpec| {
-                    if stop.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let noise = &groups[&(rate_index(config, spec.noise_rate), spec.seed)];
-                    let result = if injected.contains(&spec.run_id) {
-                        Err(injected_failure())
-                    } else {
-                        run_one(config, prepared, noise, spec)
-                    };
-                    // The worker itself raises the flag, so with one job no further run starts
-                    // before the failure has been stored.
-                    if result.is_err() && options.fail_fast {
-                        stop.store(true, Ordering::Relaxed);
-                    }
-                    // The receiver lives until every sender is gone.
-                    let _ = sender.send((spec.index, result));
-                };
-                pool.install(|| {
-                    if options.jobs == 1 {
-                        pending.iter().for_each(|spec| train(&sender, spec));
-                    } else {
-                        pending
-                            .par_iter()
-                            .for_each_with(sender, |s, spec| train(s, spec));
-                    }
-                });
-            });
-            // Results are stored as each run finishes; tables are rebuilt in grid order, so
-            // their bytes do not depend on which run finished first. If storing fails, the
-            // workers start no further run.
-            let mut last_tables = Instant::now();
-            let mut store_results = |receiver: mpsc::Receiver<(usize, RunResult)>| -> Result<()> {
-                for (index, result) in receiver {
-                    let spec = &specs[index];
-                    let record = match result {
-                        Ok(record) => {
-                            progress.finished(spec, &record);
-                            record
-                        }
-                        Err(error) => {
-                            let message = run_message(&error.to_string(), dir.root());
-                            progress.failed(spec, &message);
-                            if options.fail_fast && !stopped_early {
-                                stopped_early = true;
-                                errln!(
-                                    "--fail-fast: starting no further run; runs already training finish and are kept"
-                                );
-                            }
-                            let noise =
-                                groups.get(&(rate_index(config, spec.noise_rate), spec.seed));
-                            failed_record(config, noise, spec, message, 0.0)
-                        }
-                    };
-                    dir.save_record(&record)?;
-                    records[index] = Some(record);
-                    // The records are what counts; the tables are refreshed every few seconds so
-                    // a long sweep does not rewrite them after every run. Only selected runs are
-                    // ever filled in, so these are the tables of the slice.
-                    if last_tables.elapsed() >= TABLE_REFRESH {
-                        let done: Vec<&RunRecord> = records.iter().flatten().collect();
-                        let tables = ResultTables::from_records(&done).write(dir.root())?;
-                        Aggregates::of(&tables.runs).write(dir.root())?;
-                        last_tables = Instant::now();
-                    }
-                }
-                Ok(())
-            };
-            let stored = store_results(receiver);
-            if stored.is_err() {
-                stop.store(true, Ordering::Relaxed);
+/// Trains the pending runs on a worker pool while this thread stores each result as it arrives
+/// (see [`store_results`]). Returns whether `--fail-fast` stopped the sweep early. If storing
+/// fails, the workers start no further run and the error is returned once they are done.
+fn train_and_store(
+    sweep: Sweep<'_>,
+    prepared: &PreparedData,
+    groups: &Groups,
+    plan: &mut Plan<'_>,
+) -> Result<bool> {
+    let pool = worker_pool(sweep.options)?;
+    let progress = Progress::new(plan.pending.len());
+    let (sender, receiver) = mpsc::channel();
+    let workers = Workers {
+        sweep,
+        prepared,
+        groups,
+        injected: injected_failures(),
+        stop: AtomicBool::new(false),
+    };
+    let Plan {
+        specs,
+        pending,
+        records,
+        ..
+    } = plan;
+    let stopped_early = std::thread::scope(|scope| -> Result<bool> {
+        let (workers, pending) = (&workers, &*pending);
+        scope.spawn(move || workers.train_all(pool, pending, sender));
+        let stored = store_results(sweep, groups, specs, records, &progress, receiver);
+        if stored.is_err() {
+            workers.stop.store(true, Ordering::Relaxed);
+        }
+        stored
+    })?;
+    progress.done();
+    Ok(stopped_early)
+}
+
+/// The pool the runs train on. With one job, runs go one after another and the pool's threads
+/// serve candle's matmuls; with several, the pool has one thread per job, so no more than `jobs`
+/// runs train at once.
+fn worker_pool(options: &RunOptions) -> Result<rayon::ThreadPool> {
+    let pool_threads = if options.jobs == 1 {
+        options.inner_threads
+    } else {
+        options.jobs
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(pool_threads)
+        .thread_name(|i| format!("sweep-run-{i}"))
+        .build()
+        .context("starting the worker threads")
+}
+
+/// What the workers share while they train the pending runs.
+struct Workers<'a> {
+    sweep: Sweep<'a>,
+    prepared: &'a PreparedData,
+    groups: &'a Groups,
+    /// The runs made to fail on purpose (`SWEEP_FAIL_RUNS`).
+    injected: Vec<String>,
+    /// Raised to start no further run: by a failure under `--fail-fast`, or when storing fails.
+    stop: AtomicBool,
+}
+
+impl Workers<'_> {
+    /// Trains `pending` on `pool` (one after another with one job, in parallel otherwise),
+    /// sending each result, with the run's grid position, through `sender`.
+    fn train_all(
+        &self,
+        pool: rayon::ThreadPool,
+        pending: &[&RunSpec],
+        sender: mpsc::Sender<(usize, RunResult)>,
+    ) {
+        pool.install(|| {
+            if self.sweep.options.jobs == 1 {
+                pending.iter().for_each(|spec| self.train(&sender, spec));
+            } else {
+                pending
+                    .par_iter()
+                    .for_each_with(sender, |s, spec| self.train(s, spec));
             }
-            stored
-        })?;
-        progress.done();
+        });
     }
 
-    let done: Vec<&RunRecord> = selected
+    /// Trains one run, unless the sweep was stopped, and sends its result.
+    fn train(&self, sender: &mpsc::Sender<(usize, RunResult)>, spec: &RunSpec) {
+        let config = self.sweep.config;
+        if self.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let noise = &self.groups[&(rate_index(config, spec.noise_rate), spec.seed)];
+        let result = if self.injected.contains(&spec.run_id) {
+            Err(injected_failure())
+        } else {
+            run_one(config, self.prepared, noise, spec)
+        };
+        // The worker itself raises the flag, so with one job no further run starts before the
+        // failure has been stored.
+        if result.is_err() && self.sweep.options.fail_fast {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+        // The receiver lives until every sender is gone.
+        let _ = sender.send((spec.index, result));
+    }
+}
+
+/// Stores each result as its run finishes: the record first (what counts), then, at most every
+/// [`TABLE_REFRESH`], the tables rebuilt in grid order from every record so far, so their bytes
+/// do not depend on which run finished first. A failed run gets a `failed` record with its
+/// one-line message. Returns whether `--fail-fast` stopped the sweep early.
+fn store_results(
+    sweep: Sweep<'_>,
+    groups: &Groups,
+    specs: &[RunSpec],
+    records: &mut [Option<RunRecord>],
+    progress: &Progress,
+    receiver: mpsc::Receiver<(usize, RunResult)>,
+) -> Result<bool> {
+    let (config, options, dir) = (sweep.config, sweep.options, sweep.dir);
+    let mut stopped_early = false;
+    let mut last_tables = Instant::now();
+    for (index, result) in receiver {
+        let spec = &specs[index];
+        let record = match result {
+            Ok(record) => {
+                progress.finished(spec, &record);
+                record
+            }
+            Err(error) => {
+                let message = run_message(&error.to_string(), dir.root());
+                progress.failed(spec, &message);
+                if options.fail_fast && !stopped_early {
+                    stopped_early = true;
+                    errln!(
+                        "--fail-fast: starting no further run; runs already training finish and are kept"
+                    );
+                }
+                let noise = groups.get(&(rate_index(config, spec.noise_rate), spec.seed));
+                failed_record(config, noise, spec, message, 0.0)
+            }
+        };
+        dir.save_record(&record)?;
+        records[index] = Some(record);
+        // The tables are refreshed every few seconds so a long sweep does not rewrite them after
+        // every run. Only selected runs are ever filled in, so these are the tables of the slice.
+        if last_tables.elapsed() >= TABLE_REFRESH {
+            let done: Vec<&RunRecord> = records.iter().flatten().collect();
+            let tables = ResultTables::from_records(&done).write(dir.root())?;
+            Aggregates::of(&tables.runs).write(dir.root())?;
+            last_tables = Instant::now();
+        }
+    }
+    Ok(stopped_early)
+}
+
+/// The records of the selected runs that have one, in grid order.
+fn done_records<'p>(plan: &'p Plan<'_>) -> Vec<&'p RunRecord> {
+    plan.selected
         .iter()
-        .filter_map(|spec| records[spec.index].as_ref())
-        .collect();
-    let tables = ResultTables::from_records(&done).write(dir.root())?;
-    let aggregates = write_report(dir.root(), &tables, &report_context(config))?;
+        .filter_map(|spec| plan.records[spec.index].as_ref())
+        .collect()
+}
+
+/// Writes the per-run tables of the selected runs' records, then every aggregate, chart and
+/// `report.md` from the tables as written; returns the aggregates.
+fn write_tables_and_report(sweep: Sweep<'_>, plan: &Plan<'_>) -> Result<Aggregates> {
+    let done = done_records(plan);
+    let tables = ResultTables::from_records(&done).write(sweep.dir.root())?;
+    write_report(sweep.dir.root(), &tables, &report_context(sweep.config))
+}
+
+/// Where the selected runs stand: finished, diverged, failed or never started.
+fn tally(plan: &Plan<'_>) -> RunSummary {
+    let done = done_records(plan);
+    let count = |status: RunStatusLabel| done.iter().filter(|r| r.run.status == status).count();
+    RunSummary {
+        total: plan.selected.len(),
+        finished: count(RunStatusLabel::Finished),
+        diverged: count(RunStatusLabel::Diverged),
+        failed: count(RunStatusLabel::Failed),
+        not_started: plan.selected.len() - done.len(),
+    }
+}
+
+/// Prints the outcome: the accuracy table and the headline on stdout, then on stderr what did
+/// not finish and where the results are. (Which exit code it means is `main`'s to say.)
+fn print_outcome(
+    sweep: Sweep<'_>,
+    aggregates: &Aggregates,
+    summary: &RunSummary,
+    stopped_early: bool,
+    started: Instant,
+) {
+    let config = sweep.config;
     outln!(
         "Clean test accuracy at the last epoch, mean ± half-width of the 95% confidence interval over {} seed{}.",
         config.seeds,
@@ -394,17 +563,9 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
     if let Some(answer) = reporter::headline(&aggregates.best) {
         outln!("{answer}");
     }
-    let count = |status: RunStatusLabel| done.iter().filter(|r| r.run.status == status).count();
-    let summary = RunSummary {
-        total: selected.len(),
-        finished: count(RunStatusLabel::Finished),
-        diverged: count(RunStatusLabel::Diverged),
-        failed: count(RunStatusLabel::Failed),
-        not_started: selected.len() - done.len(),
-    };
     if summary.diverged > 0 {
         outln!(
-            "{} run(s) diverged (status `diverged` in runs.csv); they are left out of the summary",
+            "{} run(s) diverged (status `diverged` in {RUNS}); they are left out of the summary",
             summary.diverged
         );
     }
@@ -416,11 +577,9 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
     }
     errln!(
         "wrote {} in {:.1} s",
-        dir.root().display(),
+        sweep.dir.root().display(),
         started.elapsed().as_secs_f64()
     );
-    drop(lock);
-    Ok(summary)
 }
 
 fn rate_index(config: &ExperimentConfig, rate: f64) -> usize {

@@ -1,42 +1,18 @@
-//! The layout of a results folder, and writing into it without ever leaving a half-written file.
-//!
-//! ```text
-//! results/<name>/
-//!   manifest.json            resolved configuration, its hash, versions, thread count
-//!   records/<run_id>.json    one finished run (what resume reads)
-//!   noisy-labels/<model>-rate<r>-seed<s>.csv
-//!   runs.csv epochs.csv calibration.csv penultimate.csv      per-run tables
-//!   summary.csv paired.csv best_epsilon.csv auc.csv          aggregates of runs.csv
-//!   <chart>.png <chart>.svg report.md                        charts and the report page
-//!   .lock                    held by the one process (sweep, merge, report) working on it
-//! ```
+//! The results folder as a whole: its lock (one process per folder), creating and checking it,
+//! and the records, manifest and noisy labels stored in it. File names and atomic writes come from
+//! [`results`](crate::results), the layer below.
 
 use std::fs;
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result};
 
 use crate::experiment::{GroupNoise, PreparedData, RunRecord};
-use crate::figures::CHART_NAMES;
-
-/// Files a fresh start removes, besides `records/`, `noisy-labels/` and the charts.
-const OUTPUT_FILES: [&str; 10] = [
-    "manifest.json",
-    "runs.csv",
-    "epochs.csv",
-    "calibration.csv",
-    "penultimate.csv",
-    "summary.csv",
-    "paired.csv",
-    "best_epsilon.csv",
-    "auc.csv",
-    "report.md",
-];
-
-/// The lock file of a results folder (see [`ResultsDir::lock`]).
-pub const LOCK_FILE: &str = ".lock";
+use crate::results::{
+    self, ChartFile, FOLDERS, LOCK, MANIFEST, NOISY_LABELS, OUTPUT_FILES, RECORD_SUFFIX, RECORDS,
+    is_temporary, temporary_path, write_atomic,
+};
 
 /// A results folder that cannot be used: it cannot be created or written, or another process
 /// works on it. A usage error (exit code 2), found before anything is written.
@@ -56,7 +32,7 @@ pub enum FolderError {
     #[error(
         "results folder {} is in use by another process ({holder}; lock file {}): wait for it to end, or use another folder",
         folder.display(),
-        folder.join(LOCK_FILE).display()
+        folder.join(LOCK).display()
     )]
     Busy {
         /// The results folder.
@@ -123,7 +99,7 @@ impl ResultsDir {
             action: action.into(),
             error,
         };
-        let path = self.root.join(LOCK_FILE);
+        let path = self.root.join(LOCK);
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -180,16 +156,16 @@ impl ResultsDir {
             error,
         };
         if fresh {
-            for sub in ["records", "noisy-labels"] {
+            for sub in FOLDERS {
                 let path = root.join(sub);
                 if path.exists() {
                     fs::remove_dir_all(&path)
                         .map_err(|error| unwritable(format!("remove {sub}/"), error))?;
                 }
             }
-            let charts = CHART_NAMES
+            let charts = ChartFile::ALL
                 .iter()
-                .flat_map(|name| [format!("{name}.png"), format!("{name}.svg")]);
+                .flat_map(|chart| [chart.png(), chart.svg()]);
             for file in OUTPUT_FILES.map(String::from).into_iter().chain(charts) {
                 let path = root.join(&file);
                 if path.exists() {
@@ -198,14 +174,14 @@ impl ResultsDir {
                 }
             }
         }
-        for sub in ["records", "noisy-labels"] {
+        for sub in FOLDERS {
             fs::create_dir_all(root.join(sub))
                 .map_err(|error| unwritable(format!("create {sub}/"), error))?;
         }
         for (folder, name) in [
-            (root.clone(), "it"),
-            (root.join("records"), "records/"),
-            (root.join("noisy-labels"), "noisy-labels/"),
+            (root.clone(), "it".to_string()),
+            (root.join(RECORDS), format!("{RECORDS}/")),
+            (root.join(NOISY_LABELS), format!("{NOISY_LABELS}/")),
         ] {
             remove_stale_temporary_files(&folder);
             // A folder that cannot be written is found now, not at the first finished run.
@@ -223,7 +199,7 @@ impl ResultsDir {
     }
 
     fn record_path(&self, run_id: &str) -> PathBuf {
-        self.root.join("records").join(format!("{run_id}.json"))
+        self.root.join(RECORDS).join(results::record_file(run_id))
     }
 
     /// The stored record of `run_id`, if a complete one exists. A record that cannot be read is
@@ -248,7 +224,7 @@ impl ResultsDir {
 
     /// The run ids of every record in the folder (none when it has no `records/`).
     pub fn record_ids(&self) -> Result<Vec<String>> {
-        let folder = self.root.join("records");
+        let folder = self.root.join(RECORDS);
         let entries = match fs::read_dir(&folder) {
             Ok(entries) => entries,
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -263,7 +239,10 @@ impl ResultsDir {
                 .file_name();
             let name = name.to_string_lossy();
             // Temporary files start with a dot and are not records.
-            if let Some(id) = name.strip_suffix(".json").filter(|id| !id.starts_with('.')) {
+            if let Some(id) = name
+                .strip_suffix(RECORD_SUFFIX)
+                .filter(|id| !id.starts_with('.'))
+            {
                 ids.push(id.to_string());
             }
         }
@@ -281,7 +260,7 @@ impl ResultsDir {
     pub fn write_manifest(&self, manifest: &serde_json::Value) -> Result<()> {
         let mut json = serde_json::to_vec_pretty(manifest)?;
         json.push(b'\n');
-        write_atomic(&self.root.join("manifest.json"), &json)
+        write_atomic(&self.root.join(MANIFEST), &json)
     }
 
     /// Writes the noisy labels of one (rate, seed) group as CSV (`split,row,clean,noisy,flipped`,
@@ -294,10 +273,10 @@ impl ResultsDir {
         prepared: &PreparedData,
         noise: &GroupNoise,
     ) -> Result<()> {
-        let path = self.root.join("noisy-labels").join(format!(
-            "{noise_model}-rate{}-seed{seed}.csv",
-            reporter::format_float(noise_rate)
-        ));
+        let path = self
+            .root
+            .join(NOISY_LABELS)
+            .join(results::noisy_labels_file(noise_model, noise_rate, seed));
         let mut out = Vec::new();
         writeln!(out, "split,row,clean,noisy,flipped")?;
         for (split, rows, clean, noisy) in [
@@ -326,48 +305,6 @@ impl ResultsDir {
         }
         write_atomic(&path, &out)
     }
-}
-
-/// Writes `bytes` to a temporary file beside `path`, flushes it to disk and renames it over
-/// `path`, so readers see the old file or the new one, never a torn one. The temporary file's name
-/// is unique to the process and the call, so writers of the same file never share one.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = temporary_path(path);
-    let result = (|| -> io::Result<()> {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)?;
-        // The rename is durable only once the folder's entry is on disk too.
-        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fs::File::open(folder)?.sync_all()?;
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        // Gone already when the rename succeeded.
-        let _ = fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("writing {}", path.display()))
-}
-
-/// Temporary files made by this process so far; part of each one's name.
-static TEMPORARY_FILES: AtomicU64 = AtomicU64::new(0);
-
-/// `.<name>.<pid>.<n>.tmp` beside `path`: no other writer, in this process or another, uses the
-/// same name at the same time. Names starting with a dot are never taken for records.
-fn temporary_path(path: &Path) -> PathBuf {
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let n = TEMPORARY_FILES.fetch_add(1, Ordering::Relaxed);
-    path.with_file_name(format!(".{file_name}.{}.{n}.tmp", std::process::id()))
-}
-
-fn is_temporary(name: &str) -> bool {
-    name.starts_with('.') && name.ends_with(".tmp")
 }
 
 /// Removes the temporary files in `folder` (those of a process killed between writing and
@@ -488,48 +425,6 @@ fn utc_timestamp(seconds: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn concurrent_writers_of_one_file_never_fail_and_leave_a_complete_version() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("runs.csv");
-        // Two complete versions, large enough that a torn write would show.
-        let versions: Vec<Vec<u8>> = (0..2)
-            .map(|v| format!("version {v}\n").repeat(10_000).into_bytes())
-            .collect();
-        let writing = std::sync::atomic::AtomicBool::new(true);
-        std::thread::scope(|scope| {
-            let writers: Vec<_> = versions
-                .iter()
-                .map(|version| {
-                    scope.spawn(|| {
-                        for _ in 0..100 {
-                            write_atomic(&target, version).unwrap();
-                        }
-                    })
-                })
-                .collect();
-            // A reader meanwhile sees no file yet or a complete version, never a torn one.
-            scope.spawn(|| {
-                while writing.load(Ordering::Relaxed) {
-                    match fs::read(&target) {
-                        Ok(bytes) => assert!(versions.contains(&bytes), "a torn file was read"),
-                        Err(error) => assert_eq!(error.kind(), io::ErrorKind::NotFound),
-                    }
-                }
-            });
-            for writer in writers {
-                writer.join().unwrap();
-            }
-            writing.store(false, Ordering::Relaxed);
-        });
-        assert!(versions.contains(&fs::read(&target).unwrap()));
-        let left: Vec<String> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(left, ["runs.csv"], "no temporary file is left behind");
-    }
 
     #[test]
     fn a_held_lock_is_refused_with_its_holder_and_released_on_drop() {
