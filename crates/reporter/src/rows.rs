@@ -1,37 +1,11 @@
-//! The rows of `runs.csv` and `epochs.csv`: one per run, and one per run and epoch.
+//! The rows of `runs.csv` and `epochs.csv` (one per run, and one per run and epoch),
+//! `calibration.csv` and `penultimate.csv`. Each field is one column, in order, named after the
+//! field; the first five identify the run. Every metric is defined in docs/DEFINITIONS.md,
+//! section "Metrics" (`#metrics`).
 
 use serde::{Deserialize, Serialize};
 
-use crate::csv_out::{CsvRow, format_float, format_optional};
-
-/// The columns that identify a run, first in every per-run table.
-const RUN_KEY_COLUMNS: [&str; 5] = ["run_id", "noise_model", "noise_rate", "seed", "epsilon"];
-
-/// [`RUN_KEY_COLUMNS`] followed by `columns`.
-fn with_run_key_columns(columns: &[&str]) -> Vec<String> {
-    RUN_KEY_COLUMNS
-        .iter()
-        .chain(columns)
-        .map(|c| c.to_string())
-        .collect()
-}
-
-/// The cells of [`RUN_KEY_COLUMNS`] for one run.
-fn run_key_cells(
-    run_id: &str,
-    noise_model: &str,
-    noise_rate: f64,
-    seed: u64,
-    epsilon: f64,
-) -> Vec<String> {
-    vec![
-        run_id.to_string(),
-        noise_model.to_string(),
-        format_float(noise_rate),
-        seed.to_string(),
-        format_float(epsilon),
-    ]
-}
+use crate::csv_out::serde_csv_row;
 
 /// How a run ended, as written in the `status` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,7 +49,7 @@ pub struct RunRow {
     pub status: RunStatusLabel,
     /// Number of completed epochs.
     pub epochs_completed: usize,
-    /// Share of training labels actually flipped.
+    /// Share of training labels actually flipped (docs/DEFINITIONS.md, `#realised-noise-rate`).
     pub realised_noise_rate: f64,
     /// Clean test accuracy after the last completed epoch.
     pub test_accuracy: Option<f64>,
@@ -89,7 +63,8 @@ pub struct RunRow {
     pub val_selected_epoch: Option<usize>,
     /// Test NLL after the last completed epoch, in nats.
     pub test_nll: Option<f64>,
-    /// Test ECE (15 bins) after the last completed epoch.
+    /// Test ECE (15 bins, docs/DEFINITIONS.md `#expected-calibration-error`) after the last
+    /// completed epoch.
     pub test_ece: Option<f64>,
     /// Training accuracy against the noisy labels, last epoch.
     pub train_accuracy_noisy: Option<f64>,
@@ -100,56 +75,6 @@ pub struct RunRow {
     /// Why a run did not finish (empty for a finished run).
     #[serde(default)]
     pub message: Option<String>,
-}
-
-impl CsvRow for RunRow {
-    fn header() -> Vec<String> {
-        with_run_key_columns(&[
-            "status",
-            "epochs_completed",
-            "realised_noise_rate",
-            "test_accuracy",
-            "best_test_accuracy",
-            "best_epoch",
-            "val_selected_test_accuracy",
-            "val_selected_epoch",
-            "test_nll",
-            "test_ece",
-            "train_accuracy_noisy",
-            "train_accuracy_clean",
-            "memorised_share",
-            "message",
-        ])
-    }
-
-    fn record(&self) -> Vec<String> {
-        let mut record = run_key_cells(
-            &self.run_id,
-            &self.noise_model,
-            self.noise_rate,
-            self.seed,
-            self.epsilon,
-        );
-        record.extend([
-            self.status.as_str().into(),
-            self.epochs_completed.to_string(),
-            format_float(self.realised_noise_rate),
-            format_optional(self.test_accuracy),
-            format_optional(self.best_test_accuracy),
-            self.best_epoch.map(|e| e.to_string()).unwrap_or_default(),
-            format_optional(self.val_selected_test_accuracy),
-            self.val_selected_epoch
-                .map(|e| e.to_string())
-                .unwrap_or_default(),
-            format_optional(self.test_nll),
-            format_optional(self.test_ece),
-            format_optional(self.train_accuracy_noisy),
-            format_optional(self.train_accuracy_clean),
-            format_optional(self.memorised_share),
-            self.message.clone().unwrap_or_default(),
-        ]);
-        record
-    }
 }
 
 /// One row of `epochs.csv`: a run's metrics after one epoch.
@@ -189,48 +114,6 @@ pub struct EpochRow {
     pub test_ece: f64,
 }
 
-impl CsvRow for EpochRow {
-    fn header() -> Vec<String> {
-        with_run_key_columns(&[
-            "epoch",
-            "learning_rate",
-            "train_loss",
-            "train_accuracy_noisy",
-            "train_accuracy_clean",
-            "memorised_share",
-            "corrected_share",
-            "validation_accuracy",
-            "test_accuracy",
-            "test_nll",
-            "test_ece",
-        ])
-    }
-
-    fn record(&self) -> Vec<String> {
-        let mut record = run_key_cells(
-            &self.run_id,
-            &self.noise_model,
-            self.noise_rate,
-            self.seed,
-            self.epsilon,
-        );
-        record.extend([
-            self.epoch.to_string(),
-            format_float(self.learning_rate),
-            format_float(self.train_loss),
-            format_float(self.train_accuracy_noisy),
-            format_float(self.train_accuracy_clean),
-            format_optional(self.memorised_share),
-            format_optional(self.corrected_share),
-            format_optional(self.validation_accuracy),
-            format_float(self.test_accuracy),
-            format_float(self.test_nll),
-            format_float(self.test_ece),
-        ]);
-        record
-    }
-}
-
 /// One row of `calibration.csv`: one of the 15 equal-width confidence bins of a run's clean test
 /// predictions after its last completed epoch (the data of a reliability diagram).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -257,38 +140,6 @@ pub struct CalibrationRow {
     pub mean_confidence: Option<f64>,
     /// Their accuracy; empty for an empty bin.
     pub accuracy: Option<f64>,
-}
-
-impl CsvRow for CalibrationRow {
-    fn header() -> Vec<String> {
-        with_run_key_columns(&[
-            "bin",
-            "confidence_low",
-            "confidence_high",
-            "count",
-            "mean_confidence",
-            "accuracy",
-        ])
-    }
-
-    fn record(&self) -> Vec<String> {
-        let mut record = run_key_cells(
-            &self.run_id,
-            &self.noise_model,
-            self.noise_rate,
-            self.seed,
-            self.epsilon,
-        );
-        record.extend([
-            self.bin.to_string(),
-            format_float(self.confidence_low),
-            format_float(self.confidence_high),
-            self.count.to_string(),
-            format_optional(self.mean_confidence),
-            format_optional(self.accuracy),
-        ]);
-        record
-    }
 }
 
 /// One row of `penultimate.csv`: a test sample's penultimate-layer activations projected onto
@@ -318,26 +169,4 @@ pub struct ProjectionRow {
     pub y: f64,
 }
 
-impl CsvRow for ProjectionRow {
-    fn header() -> Vec<String> {
-        with_run_key_columns(&["test_index", "class", "class_name", "x", "y"])
-    }
-
-    fn record(&self) -> Vec<String> {
-        let mut record = run_key_cells(
-            &self.run_id,
-            &self.noise_model,
-            self.noise_rate,
-            self.seed,
-            self.epsilon,
-        );
-        record.extend([
-            self.test_index.to_string(),
-            self.class.to_string(),
-            self.class_name.clone(),
-            format_float(self.x),
-            format_float(self.y),
-        ]);
-        record
-    }
-}
+serde_csv_row!(RunRow, EpochRow, CalibrationRow, ProjectionRow);
