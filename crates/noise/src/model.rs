@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// A named label-noise model (REFERENCE.md §2).
+/// A named label-noise model (docs/DEFINITIONS.md, section "Noise models": `#noise-models`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NoiseModel {
     /// No label is changed, whatever the rate.
@@ -82,7 +82,7 @@ impl fmt::Display for NoiseModel {
     }
 }
 
-/// How the number of flipped labels is decided.
+/// How the number of flipped labels is decided (docs/DEFINITIONS.md, `#injection-modes`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum NoiseMode {
     /// Exactly `round(off_diagonal_mass · n_c)` samples of each class c are flipped, chosen without

@@ -1,5 +1,6 @@
 //! Paired differences against hard targets: for each seed, a run with ε > 0 minus the run with
-//! ε = 0 at the same noise model, rate and seed (same noisy labels, initial weights and batches).
+//! ε = 0 at the same noise model, rate and seed (same noisy labels, initial weights and batches);
+//! see docs/DEFINITIONS.md, `#paired-differences` and `#percentile-bootstrap`.
 
 use crate::csv_out::{CsvRow, format_float, format_optional};
 use crate::rows::{RunRow, RunStatusLabel};

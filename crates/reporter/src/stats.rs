@@ -1,5 +1,6 @@
 //! Summary statistics over seeds: mean, standard deviation, a Student-t 95% interval, a
-//! percentile-bootstrap 95% interval and the trapezoid area under a curve.
+//! percentile-bootstrap 95% interval and the trapezoid area under a curve, as defined in
+//! docs/DEFINITIONS.md, section "Statistics over seeds" (`#statistics-over-seeds`).
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -1,4 +1,6 @@
-//! Aggregation of runs over seeds: one [`SummaryRow`] per (noise model, noise rate, ε).
+//! Aggregation of runs over seeds: one [`SummaryRow`] per (noise model, noise rate, ε), with the
+//! mean, standard deviation and Student-t interval of docs/DEFINITIONS.md
+//! (`#mean-and-standard-deviation`, `#student-t-interval`).
 
 use crate::csv_out::{CsvRow, format_float, format_optional};
 use crate::rows::{RunRow, RunStatusLabel};

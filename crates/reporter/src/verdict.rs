@@ -1,5 +1,6 @@
 //! The answer per noise rate and over all rates: which ε did best (`best_epsilon.csv`), and the
-//! area under each ε's accuracy-versus-noise curve (`auc.csv`).
+//! area under each ε's accuracy-versus-noise curve (`auc.csv`); see docs/DEFINITIONS.md,
+//! `#best-smoothing-value` and `#area-under-the-accuracy-versus-noise-curve`.
 
 use crate::csv_out::{CsvRow, format_float, format_optional};
 use crate::paired::PairedRow;

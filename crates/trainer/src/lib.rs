@@ -1,6 +1,8 @@
-//! Training with candle: models initialised from our own seeded generator, the label-smoothed
-//! cross-entropy of REFERENCE.md §1, SGD with momentum and AdamW, learning-rate schedules, and the
-//! per-epoch metrics (clean test accuracy, NLL, ECE, noisy/clean training accuracy, memorisation).
+//! Training: models initialised from our own seeded generator (the MLP with hand-derived
+//! gradients on plain buffers, the CNN through candle's autograd), the label-smoothed
+//! cross-entropy (docs/DEFINITIONS.md#label-smoothing), SGD with momentum and AdamW updating in
+//! place, learning-rate schedules, and the per-epoch metrics (clean test accuracy, NLL, ECE,
+//! noisy/clean training accuracy, memorisation; docs/DEFINITIONS.md#metrics).
 //!
 //! This is the only crate that knows candle. Inputs are `data::Dataset`s plus noisy label slices;
 //! outputs are plain numbers ([`RunOutcome`]).

@@ -1,5 +1,5 @@
 //! The training loss: label-smoothed cross-entropy, `t = (1 − ε)·e_y + ε/K`, loss
-//! `−Σ_k t_k log p_k` (docs/DEFINITIONS.md, label smoothing).
+//! `−Σ_k t_k log p_k` (docs/DEFINITIONS.md#label-smoothing).
 //!
 //! [`Loss`] is what a run trains with. Each loss has two implementations that a test holds
 //! together: a candle expression (autograd, for the CNN and as the reference) and its value with

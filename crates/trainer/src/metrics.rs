@@ -1,4 +1,4 @@
-//! Metrics computed on the host from log-probabilities (REFERENCE.md §4).
+//! Metrics computed on the host from log-probabilities (docs/DEFINITIONS.md#metrics).
 
 /// Number of equal-width confidence bins used for ECE (Guo et al. 2017).
 pub const ECE_BINS: usize = 15;

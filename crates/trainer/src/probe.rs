@@ -1,5 +1,5 @@
 //! The penultimate-layer projection of Müller et al. 2019 ("When does label smoothing help?",
-//! §2): activations of samples from three classes, projected onto the plane through those classes'
+//! §2; docs/DEFINITIONS.md#penultimate-layer-projection): activations of samples from three classes, projected onto the plane through those classes'
 //! templates (their rows of the last layer's weight).
 
 /// One test sample's position in the template plane.
