@@ -6,7 +6,9 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use reporter::{Chart, PageChart, ReportContext};
 
-use crate::results::{CALIBRATION, ChartFile, EPOCHS, PENULTIMATE, write_atomic};
+use crate::results::{
+    CALIBRATION, ChartFile, EPOCHS, PENULTIMATE, temporary_path_keeping_extension, write_atomic,
+};
 use crate::tables::{Aggregates, ResultTables};
 
 /// The charts of a report: those drawn, for the page, and those left out with why.
@@ -142,7 +144,7 @@ pub fn write_charts(
             missing.push((heading.to_string(), why_missing));
             continue;
         };
-        let png_tmp = dir.join(format!(".{}.tmp.png", file.png()));
+        let png_tmp = temporary_path_keeping_extension(&png);
         chart
             .write_png(&png_tmp)
             .with_context(|| format!("drawing {}", png.display()))?;

@@ -169,14 +169,56 @@ pub fn temporary_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{file_name}.{}.{n}.tmp", std::process::id()))
 }
 
-/// Whether `name` is one of [`temporary_path`]'s names.
+/// [`temporary_path`] with `path`'s extension kept last (`.NAME.<pid>.<n>.tmp.png`), for writers
+/// that choose the format from the extension, such as the PNG encoder.
+pub fn temporary_path_keeping_extension(path: &Path) -> PathBuf {
+    let temporary = temporary_path(path);
+    match path.extension() {
+        Some(extension) => {
+            let mut name = temporary.into_os_string();
+            name.push(".");
+            name.push(extension);
+            PathBuf::from(name)
+        }
+        None => temporary,
+    }
+}
+
+/// Whether `name` is one of [`temporary_path`]'s or [`temporary_path_keeping_extension`]'s names.
 pub fn is_temporary(name: &str) -> bool {
-    name.starts_with('.') && name.ends_with(".tmp")
+    name.starts_with('.')
+        && (name.ends_with(".tmp")
+            || name
+                .rsplit_once('.')
+                .is_some_and(|(stem, _)| stem.ends_with(".tmp")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_temporary_name_is_recognised_and_no_result_is() {
+        let chart = Path::new("out").join("curves.png");
+        let png = temporary_path_keeping_extension(&chart);
+        let name = png.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.ends_with(".tmp.png") && name.starts_with(".curves.png."),
+            "{name}"
+        );
+        assert!(is_temporary(&name));
+        let table = temporary_path(Path::new("runs.csv"));
+        assert!(is_temporary(&table.file_name().unwrap().to_string_lossy()));
+        for result in [
+            "runs.csv",
+            "curves.png",
+            "report.md",
+            ".lock",
+            "manifest.json",
+        ] {
+            assert!(!is_temporary(result), "{result}");
+        }
+    }
 
     #[test]
     fn concurrent_writers_of_one_file_never_fail_and_leave_a_complete_version() {

@@ -277,11 +277,11 @@ fn announce(sweep: Sweep<'_>, plan: &Plan<'_>) {
     let skipped = plan.selected.len() - plan.pending.len();
     let slice = match options.shard {
         Some(shard) => format!(
-            "shard {}/{}: {} of the grid's {} runs",
+            "shard {}/{}: {} of the grid's {}",
             shard.index,
             shard.count,
             plan.selected.len(),
-            plan.specs.len()
+            crate::counted(plan.specs.len() as u64, "run", "runs")
         ),
         None => crate::counted(plan.specs.len() as u64, "run", "runs"),
     };
