@@ -79,6 +79,22 @@ impl Geometry {
         })
     }
 
+    /// A 3×3 convolution with padding 1 (the CNN's, whose sizes `Cnn::new` checks) of one
+    /// `[C, H, W]` image into `outputs` channels.
+    fn same_3x3(channels: usize, height: usize, width: usize, outputs: usize) -> Geometry {
+        Geometry {
+            batch: 1,
+            channels,
+            height,
+            width,
+            outputs,
+            kernel: 3,
+            padding: 1,
+            out_height: height,
+            out_width: width,
+        }
+    }
+
     /// Output pixels per image.
     fn pixels(&self) -> usize {
         self.out_height * self.out_width
@@ -107,20 +123,9 @@ impl Geometry {
     /// `padded` is scratch of `C × (H + 2p) × (W + 2p)` values whose border is zero (the image is
     /// copied into its interior), so every line of the unfolded matrix is one contiguous copy.
     fn unfold(&self, image: &[f32], padded: &mut [f32], out: &mut [f32]) {
-        let (k, pixels, p) = (self.kernel, self.pixels(), self.padding);
-        let (padded_height, padded_width) = (self.height + 2 * p, self.width + 2 * p);
-        let padded_plane = padded_height * padded_width;
-        for (source, target) in image
-            .chunks_exact(self.height * self.width)
-            .zip(padded.chunks_exact_mut(padded_plane))
-        {
-            for (line, padded_line) in source
-                .chunks_exact(self.width)
-                .zip(target[p * padded_width..].chunks_exact_mut(padded_width))
-            {
-                padded_line[p..p + self.width].copy_from_slice(line);
-            }
-        }
+        let (k, pixels) = (self.kernel, self.pixels());
+        let (padded_width, padded_plane) = (self.padded_width(), self.padded_plane());
+        self.pad(image, padded);
         for c in 0..self.channels {
             let plane = &padded[c * padded_plane..][..padded_plane];
             for i in 0..k {
@@ -136,12 +141,53 @@ impl Geometry {
         }
     }
 
-    /// Scratch for [`Geometry::unfold`]: the image with its zero border.
+    fn padded_width(&self) -> usize {
+        self.width + 2 * self.padding
+    }
+
+    fn padded_plane(&self) -> usize {
+        (self.height + 2 * self.padding) * self.padded_width()
+    }
+
+    /// Scratch for [`Geometry::pad`]: `C × (H + 2p) × (W + 2p)` zeros, and `k − 1` spare ones past
+    /// the last plane, as far as [`Geometry::unfold_wide`]'s last taps read.
     fn padded_scratch(&self) -> Vec<f32> {
-        vec![
-            0.0;
-            self.channels * (self.height + 2 * self.padding) * (self.width + 2 * self.padding)
-        ]
+        vec![0.0; self.channels * self.padded_plane() + self.kernel - 1]
+    }
+
+    /// Copies one image (`C × H × W`) into the interior of `padded` (from
+    /// [`Geometry::padded_scratch`]), whose border stays zero.
+    fn pad(&self, image: &[f32], padded: &mut [f32]) {
+        let (p, padded_width) = (self.padding, self.padded_width());
+        for (source, target) in image
+            .chunks_exact(self.height * self.width)
+            .zip(padded.chunks_exact_mut(self.padded_plane()))
+        {
+            for (line, padded_line) in source
+                .chunks_exact(self.width)
+                .zip(target[p * padded_width..].chunks_exact_mut(padded_width))
+            {
+                padded_line[p..p + self.width].copy_from_slice(line);
+            }
+        }
+    }
+
+    /// Output pixels per image of [`Geometry::unfold_wide`]: every output row is as wide as a
+    /// padded row, the last `2p` of its values never read.
+    fn wide_pixels(&self) -> usize {
+        self.out_height * self.padded_width()
+    }
+
+    /// [`Geometry::unfold`] over the padded width, from an already [`pad`](Geometry::pad)ded
+    /// image: each row of the unfolded matrix (`patch × wide_pixels`) is one contiguous slice of
+    /// `padded`.
+    fn unfold_wide(&self, padded: &[f32], out: &mut [f32]) {
+        let (k, pixels) = (self.kernel, self.wide_pixels());
+        for (tap, row) in out.chunks_exact_mut(pixels).enumerate() {
+            let (c, i, j) = (tap / (k * k), tap / k % k, tap % k);
+            let start = c * self.padded_plane() + i * self.padded_width() + j;
+            row.copy_from_slice(&padded[start..][..pixels]);
+        }
     }
 
     /// Adds an unfolded gradient (`patch × pixels`) back onto its input pixels (`C × H × W`).
@@ -364,44 +410,17 @@ pub(crate) fn conv_relu_pool(
 ) {
     let [channels, height, width] = shape;
     let outputs = bias.len();
-    let g = Geometry {
-        batch: 1,
-        channels,
-        height,
-        width,
-        outputs,
-        kernel: 3,
-        padding: 1,
-        out_height: height,
-        out_width: width,
-    };
-    // The convolution is computed over the padded width: output row y holds W + 2 values, the
-    // last two of which are never read. Each row of the unfolded matrix is then one contiguous
-    // slice of the padded image instead of H short ones.
-    let padded_width = width + 2;
-    let padded_plane = (height + 2) * padded_width;
-    let (pixels, patch) = (height * padded_width, g.patch());
+    let g = Geometry::same_3x3(channels, height, width, outputs);
+    // The convolution is computed over the padded width (see `Geometry::unfold_wide`), so each
+    // unfolded row is one copy instead of H short ones.
+    let (pixels, patch) = (g.wide_pixels(), g.patch());
     if scratch.padded.is_empty() {
-        // Two spare values past the last plane: the last taps' slices run that far.
-        scratch.padded = vec![0.0; channels * padded_plane + 2];
+        scratch.padded = g.padded_scratch();
         scratch.unfolded = vec![0.0; patch * pixels];
         scratch.column_max = vec![0.0; 2 * (width / 2)];
     }
-    for (source, target) in image
-        .chunks_exact(height * width)
-        .zip(scratch.padded.chunks_exact_mut(padded_plane))
-    {
-        for (line, padded_line) in source
-            .chunks_exact(width)
-            .zip(target[padded_width..].chunks_exact_mut(padded_width))
-        {
-            padded_line[1..=width].copy_from_slice(line);
-        }
-    }
-    for (tap, row) in scratch.unfolded.chunks_exact_mut(pixels).enumerate() {
-        let (c, i, j) = (tap / 9, tap / 3 % 3, tap % 3);
-        row.copy_from_slice(&scratch.padded[c * padded_plane + i * padded_width + j..][..pixels]);
-    }
+    g.pad(image, &mut scratch.padded);
+    g.unfold_wide(&scratch.padded, &mut scratch.unfolded);
     scratch.conv.clear();
     for &b in bias {
         scratch.conv.extend(std::iter::repeat_n(b, pixels));
@@ -418,7 +437,7 @@ pub(crate) fn conv_relu_pool(
             plane,
             height,
             width,
-            padded_width,
+            g.padded_width(),
             &mut scratch.column_max,
             out,
         );

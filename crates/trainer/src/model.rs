@@ -49,6 +49,14 @@ pub enum Model {
     Cnn(Cnn),
 }
 
+/// The image shape a CNN is built for: an error for data without one.
+pub(crate) fn cnn_input_shape(image_shape: Option<[usize; 3]>) -> Result<[usize; 3]> {
+    match image_shape {
+        Some(shape) => Ok(shape),
+        None => candle_core::bail!("a CNN needs image data; this data set has no image shape"),
+    }
+}
+
 impl Model {
     /// Builds `kind` for rows of `n_features` values and `n_classes` outputs. The CNN needs
     /// `image_shape` (`[channels, height, width]`, CHW rows); the other models ignore it.
@@ -60,12 +68,12 @@ impl Model {
         seed: u64,
     ) -> Result<Model> {
         match kind {
-            ModelKind::Cnn { channels } => {
-                let Some(shape) = image_shape else {
-                    candle_core::bail!("a CNN needs image data; this data set has no image shape")
-                };
-                Ok(Model::Cnn(Cnn::new(shape, *channels, n_classes, seed)?))
-            }
+            ModelKind::Cnn { channels } => Ok(Model::Cnn(Cnn::new(
+                cnn_input_shape(image_shape)?,
+                *channels,
+                n_classes,
+                seed,
+            )?)),
             _ => Ok(Model::Mlp(Mlp::new(kind, n_features, n_classes, seed)?)),
         }
     }
@@ -322,7 +330,7 @@ pub(crate) struct ConvNet {
 }
 
 impl ConvNet {
-    pub(crate) fn new(cnn: Cnn) -> Result<ConvNet> {
+    pub(crate) fn new(cnn: Cnn, threads: Threads) -> Result<ConvNet> {
         let vars = cnn.vars();
         let parameters = vars
             .iter()
@@ -332,7 +340,7 @@ impl ConvNet {
             cnn,
             vars,
             parameters,
-            threads: Threads::from_environment(),
+            threads,
         })
     }
 
@@ -503,7 +511,7 @@ mod tests {
                 .unwrap()
                 .to_vec1()
                 .unwrap();
-            let net = ConvNet::new(cnn).unwrap();
+            let net = ConvNet::new(cnn, Threads::from_environment()).unwrap();
             let mut ours = Vec::new();
             net.log_probs_into(&inputs, rows, &mut ours);
             assert_eq!(ours.len(), expected.len());

@@ -7,7 +7,7 @@ use crate::dense::DenseNet;
 use crate::device::Device;
 use crate::kernels::Threads;
 use crate::loss::Loss;
-use crate::model::{Cnn, ConvNet, ModelKind};
+use crate::model::{Cnn, ConvNet, ModelKind, cnn_input_shape};
 use crate::optim::AnyOptimizer;
 
 /// Bytes of activations one evaluation chunk may hold; the rows per chunk follow from the model's
@@ -45,11 +45,9 @@ impl Network {
         let threads = Threads::from_environment();
         match (kind, device) {
             (ModelKind::Cnn { channels }, _) => {
-                let Some(shape) = image_shape else {
-                    candle_core::bail!("a CNN needs image data; this data set has no image shape")
-                };
+                let shape = cnn_input_shape(image_shape)?;
                 let cnn = Cnn::new_on(shape, *channels, n_classes, seed, &device.candle())?;
-                Ok(Network::Conv(ConvNet::new(cnn)?))
+                Ok(Network::Conv(ConvNet::new(cnn, threads)?))
             }
             // The hand-derived layers work on host memory.
             (_, Device::Cpu) => Ok(Network::Dense(DenseNet::new(
