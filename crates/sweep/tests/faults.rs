@@ -8,39 +8,9 @@ use std::time::{Duration, Instant};
 
 mod common;
 use common::{
-    TINY, assert_same_results, assert_success, record_count, run_ids, stderr, sweep, write_config,
+    SLOW, TINY, assert_same_results, assert_success, record_count, run_ids, stderr, sweep,
+    write_config,
 };
-
-/// 24 runs of a few hundred milliseconds each (on a 2-core machine): slow enough to be killed in
-/// the middle.
-const SLOW: &str = r#"name = "slow"
-seed = 3
-seeds = 4
-
-[data]
-source = "blobs"
-n_classes = 4
-n_features = 16
-n_samples = 1500
-separation = 1.0
-
-[noise]
-model = "symmetric"
-rates = [0.0, 0.3, 0.6]
-
-[targets]
-epsilons = [0.0, 0.4]
-
-[model]
-kind = "mlp"
-hidden = [512]
-
-[training]
-epochs = 40
-batch_size = 16
-optimizer = "sgd"
-learning_rate = 0.05
-"#;
 
 #[test]
 fn kill_9_then_resume_gives_the_bytes_of_an_uninterrupted_sweep() {

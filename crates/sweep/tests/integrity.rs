@@ -10,40 +10,9 @@ use std::time::{Duration, Instant};
 
 mod common;
 use common::{
-    TINY, assert_same_results, assert_success, record_count, run_ids, stderr, sweep, sweep_command,
-    sweep_with_env, write_config,
+    SLOW, TINY, assert_same_results, assert_success, record_count, run_ids, stderr, sweep,
+    sweep_command, sweep_with_env, write_config,
 };
-
-/// 24 runs of about a quarter of a second each on a fast core (some 3 s with two jobs): slow
-/// enough for a second process to meet the first at work.
-const SLOW: &str = r#"name = "slow"
-seed = 3
-seeds = 4
-
-[data]
-source = "blobs"
-n_classes = 4
-n_features = 16
-n_samples = 8000
-separation = 1.0
-
-[noise]
-model = "symmetric"
-rates = [0.0, 0.3, 0.6]
-
-[targets]
-epsilons = [0.0, 0.4]
-
-[model]
-kind = "mlp"
-hidden = [128]
-
-[training]
-epochs = 40
-batch_size = 16
-optimizer = "sgd"
-learning_rate = 0.05
-"#;
 
 /// Every file below `dir` with its bytes, in path order.
 fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {

@@ -38,6 +38,37 @@ optimizer = "sgd"
 learning_rate = 0.05
 "#;
 
+/// 24 runs of about a quarter of a second each on a fast core (some 3 s with two jobs): slow
+/// enough to be killed in the middle, or for a second process to meet the first at work.
+pub const SLOW: &str = r#"name = "slow"
+seed = 3
+seeds = 4
+
+[data]
+source = "blobs"
+n_classes = 4
+n_features = 16
+n_samples = 8000
+separation = 1.0
+
+[noise]
+model = "symmetric"
+rates = [0.0, 0.3, 0.6]
+
+[targets]
+epsilons = [0.0, 0.4]
+
+[model]
+kind = "mlp"
+hidden = [128]
+
+[training]
+epochs = 40
+batch_size = 16
+optimizer = "sgd"
+learning_rate = 0.05
+"#;
+
 /// Runs the `sweep` binary with `args`, without colours or a progress bar, and without the
 /// image cache (so that no test writes to the user's cache folder).
 pub fn sweep(args: &[&str]) -> Output {
