@@ -33,7 +33,7 @@ pub use stats::{
     NoInterval, bootstrap_interval, estimate, student_t_975, trapezoid_area,
 };
 pub use summary::{SUMMARY_METRICS, SummaryMetric, SummaryRow, paired_metrics, summarise};
-pub use tables::{accuracy_table, auc_table, best_epsilon_table, paired_gain_table};
+pub use tables::{accuracy_table, auc_table, best_epsilon_table, counted, paired_gain_table};
 pub use verdict::{AucRow, BestEpsilonRow, VERDICT_METRICS, areas_under_curves, best_epsilons};
 
 /// Why a report could not be written.

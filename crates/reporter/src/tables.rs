@@ -76,7 +76,7 @@ fn accuracy_cells(
 }
 
 /// `n` and `noun`, the noun in the plural unless `n` is 1: `1 seed`, `2 seeds`, `0 runs`.
-pub(crate) fn counted(n: usize, noun: &str) -> String {
+pub fn counted(n: usize, noun: &str) -> String {
     if n == 1 {
         format!("{n} {noun}")
     } else {

@@ -139,12 +139,6 @@ fn is_usage_error(error: &anyhow::Error) -> bool {
     })
 }
 
-/// `n` and the noun that agrees with it: "1 run", "8 runs".
-fn counted(n: impl Into<u64>, singular: &str, plural: &str) -> String {
-    let n: u64 = n.into();
-    format!("{n} {}", if n == 1 { singular } else { plural })
-}
-
 /// A usage error without a type of its own (a bad argument, an unreadable input).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -247,9 +241,9 @@ fn check_command(config_path: &Path) -> Result<Outcome> {
     outln!(
         "{}: valid; {} ({} × {} × {} ε); data: {} training, {} validation, {} test samples, {} features, {} classes",
         config_path.display(),
-        counted(grid::expand(&config).len() as u64, "run", "runs"),
-        counted(config.noise.rates.len() as u64, "noise rate", "noise rates"),
-        counted(config.seeds, "seed", "seeds"),
+        reporter::counted(grid::expand(&config).len(), "run"),
+        reporter::counted(config.noise.rates.len(), "noise rate"),
+        reporter::counted(config.seeds as usize, "seed"),
         config.targets.epsilons.len(),
         prepared.train.n_samples(),
         prepared.validation.n_samples(),

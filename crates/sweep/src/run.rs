@@ -281,15 +281,15 @@ fn announce(sweep: Sweep<'_>, plan: &Plan<'_>) {
             shard.index,
             shard.count,
             plan.selected.len(),
-            crate::counted(plan.specs.len() as u64, "run", "runs")
+            reporter::counted(plan.specs.len(), "run")
         ),
-        None => crate::counted(plan.specs.len() as u64, "run", "runs"),
+        None => reporter::counted(plan.specs.len(), "run"),
     };
     errln!(
         "{}: {slice} ({} × {} × {} ε), {} already finished, {} to train on {} job{} → {}",
         config.name,
-        crate::counted(config.noise.rates.len() as u64, "noise rate", "noise rates"),
-        crate::counted(config.seeds, "seed", "seeds"),
+        reporter::counted(config.noise.rates.len(), "noise rate"),
+        reporter::counted(config.seeds as usize, "seed"),
         config.targets.epsilons.len(),
         skipped,
         plan.pending.len(),
