@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 use std::time::Instant;
 
-use data::{BlobsParams, Dataset, Split, SplitParams, Standardizer};
+use data::{Dataset, Split, SplitParams, Standardizer};
 use noise::{NoiseMode, NoiseModel, NoiseSpec, NoisyLabels};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -13,10 +13,7 @@ use reporter::{CalibrationRow, EpochRow, ProjectionRow, RunRow, RunStatusLabel};
 use serde::{Deserialize, Serialize};
 use trainer::{RunOutcome, RunStatus, TrainData, TrainError, TrainParams, TrainSeeds};
 
-use crate::config::{
-    BLOBS_DEFAULT_CLASSES, Cifar100LabelsName, DEFAULT_TEST_FRACTION, DataFacts, DataSource,
-    ExperimentConfig, IDX_DEFAULT_CLASSES,
-};
+use crate::config::{DataFacts, Experiment, ImageFolderTest, Source as DataSource};
 use crate::grid::{RunSpec, derive_seed};
 
 /// The data set split and standardised once for every run of an experiment.
@@ -37,14 +34,14 @@ pub struct PreparedData {
 /// split to `train_subset` and the validation split to `validation_subset` samples if asked, and
 /// standardises all splits with statistics fitted on the training split only.
 ///
-/// The experiment is then checked against the data ([`ExperimentConfig::check_data`]): a setting
+/// The experiment is then checked against the data ([`Experiment::check_data`]): a setting
 /// that does not fit them (a CNN on images smaller than 4×4, a subset larger than its split, …)
 /// is an error naming the file, line and key ([`data::DataError::Setting`]), and each degenerate
 /// setting (ε = 1, a noise rate at which the clean class is no longer the most likely label) is
 /// warned about on stderr, once, before anything is trained. `sweep check` and `sweep run` both
 /// come through here.
-pub fn prepare_data(config: &ExperimentConfig) -> Result<PreparedData, data::DataError> {
-    let (prepared, warnings) = prepare_checked(config)?;
+pub fn prepare_data(experiment: &Experiment) -> Result<PreparedData, data::DataError> {
+    let (prepared, warnings) = prepare_checked(experiment)?;
     for warning in warnings {
         errln!("warning: {warning}");
     }
@@ -53,20 +50,17 @@ pub fn prepare_data(config: &ExperimentConfig) -> Result<PreparedData, data::Dat
 
 /// [`prepare_data`] without printing: the prepared data and the warnings, one line each.
 pub fn prepare_checked(
-    config: &ExperimentConfig,
+    experiment: &Experiment,
 ) -> Result<(PreparedData, Vec<String>), data::DataError> {
-    let settings = &config.data;
+    let settings = &experiment.data;
     let Source {
         pool,
         test: own_test,
         found_split,
-    } = load_source(config)?;
-    let seed = split_seed(config);
-    let test_fraction = if own_test.is_some() {
-        0.0
-    } else {
-        settings.test_fraction.unwrap_or(DEFAULT_TEST_FRACTION)
-    };
+    } = load_source(experiment)?;
+    let seed = settings.split_seed;
+    // A source with a test split of its own has no test share.
+    let test_fraction = settings.test_fraction.unwrap_or(0.0);
     let mut split = data::stratified_split(
         &pool,
         &SplitParams {
@@ -86,8 +80,7 @@ pub fn prepare_checked(
         found_split,
     };
     // The experiment as it will run, every default filled in, is what is checked.
-    let warnings = config
-        .resolved()
+    let warnings = experiment
         .check_data(&facts)
         .map_err(|error| data::DataError::Setting(error.to_string()))?;
     if let Some(n) = settings.train_subset {
@@ -145,100 +138,80 @@ impl Source {
 }
 
 /// Reads the configured data.
-fn load_source(config: &ExperimentConfig) -> Result<Source, data::DataError> {
-    let settings = &config.data;
-    // Validation guarantees `path` for every source that needs it.
-    let path = || settings.path.clone().unwrap_or_default();
-    let (pool, test) = match settings.source {
+fn load_source(experiment: &Experiment) -> Result<Source, data::DataError> {
+    let (pool, test) = match &experiment.data.source {
         DataSource::Digits => (data::digits()?, None),
-        DataSource::Blobs => (
-            data::blobs(&blobs_params(config).unwrap_or_default())?,
-            None,
-        ),
-        DataSource::Idx => {
-            let folder = path();
-            // The folder is searched once, and only when a file is left to its standard name.
-            let given = [
-                &settings.train_images,
-                &settings.train_labels,
-                &settings.test_images,
-                &settings.test_labels,
-            ];
-            let standard = if given.iter().all(|file| file.is_some()) {
-                None
-            } else {
-                Some(data::find_idx_files(&folder)?)
+        DataSource::Blobs(params) => (data::blobs(params)?, None),
+        DataSource::Idx {
+            folder,
+            files,
+            n_classes,
+        } => {
+            // A file neither given nor found: searching again says which standard name is missing.
+            let files = match files {
+                [Some(a), Some(b), Some(c), Some(d)] => {
+                    [a.clone(), b.clone(), c.clone(), d.clone()]
+                }
+                _ => {
+                    let found = data::find_idx_files(folder)?;
+                    [
+                        found.train_images,
+                        found.train_labels,
+                        found.test_images,
+                        found.test_labels,
+                    ]
+                }
             };
-            let pick = |given: &Option<PathBuf>, standard_name: fn(&data::IdxFiles) -> &PathBuf| {
-                given
-                    .clone()
-                    .or_else(|| standard.as_ref().map(|files| standard_name(files).clone()))
-                    .unwrap_or_default()
-            };
-            let n_classes = settings.n_classes.unwrap_or(IDX_DEFAULT_CLASSES);
             let name = folder
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "idx".into());
-            let train = data::load_idx(
-                &pick(&settings.train_images, |f| &f.train_images),
-                &pick(&settings.train_labels, |f| &f.train_labels),
-                n_classes,
-                &name,
-            )?;
-            let test = data::load_idx(
-                &pick(&settings.test_images, |f| &f.test_images),
-                &pick(&settings.test_labels, |f| &f.test_labels),
-                n_classes,
-                &name,
-            )?;
+            let train = data::load_idx(&files[0], &files[1], *n_classes, &name)?;
+            let test = data::load_idx(&files[2], &files[3], *n_classes, &name)?;
             (train, Some(test))
         }
-        DataSource::Cifar10 => {
-            let (train, test) = data::load_cifar10(&path())?;
+        DataSource::Cifar10 { folder } => {
+            let (train, test) = data::load_cifar10(folder)?;
             (train, Some(test))
         }
-        DataSource::Cifar100 => {
-            let labels = match settings.labels {
-                Some(Cifar100LabelsName::Coarse) => data::Cifar100Labels::Coarse,
-                Some(Cifar100LabelsName::Fine) | None => data::Cifar100Labels::Fine,
-            };
-            let (train, test) = data::load_cifar100(&path(), labels)?;
+        DataSource::Cifar100 { folder, labels } => {
+            let (train, test) = data::load_cifar100(folder, *labels)?;
             (train, Some(test))
         }
-        DataSource::Csv => (
-            data::load_csv_table(&path(), settings.label_column.as_deref().unwrap_or("label"))?,
-            None,
-        ),
-        DataSource::ImageFolder => return load_image_folder(config),
+        DataSource::Csv { file, label_column } => (data::load_csv_table(file, label_column)?, None),
+        DataSource::ImageFolder {
+            root,
+            test,
+            size,
+            grayscale,
+        } => return load_image_folder(root, test, *size, *grayscale),
     };
     Ok(Source::new(pool, test))
 }
 
-/// Reads an image folder: `path/<class>/…` alone (the test split is then a share of it), or with
+/// Reads an image folder: `root/<class>/…` alone (the test split is then a share of it), or with
 /// its own test split, from `test_path` or from the `train`/`test` (or `training_set`/`test_set`)
-/// sub-folders of `path`. Every folder goes through the image cache.
-fn load_image_folder(config: &ExperimentConfig) -> Result<Source, data::DataError> {
-    let settings = &config.data;
-    let root = settings.path.clone().unwrap_or_default();
-    let [width, height] = settings.image_size.unwrap_or([32, 32]);
-    let grayscale = settings.grayscale.unwrap_or(false);
+/// sub-folders of `root`. Every folder goes through the image cache.
+fn load_image_folder(
+    root: &Path,
+    test: &ImageFolderTest,
+    [width, height]: [u32; 2],
+    grayscale: bool,
+) -> Result<Source, data::DataError> {
     let cache_dir = image_cache_dir();
     let note = |loaded: &data::CachedImageFolder| {
         if let data::CacheStatus::NotStored(reason) = &loaded.cache {
             note_uncached(reason);
         }
     };
-    let found_split = match &settings.test_path {
-        Some(_) => None,
-        None => data::find_image_folder_split(&root),
-    };
-    let (train_root, test_root) = match (&settings.test_path, &found_split) {
-        (Some(test), _) => (root.clone(), test.clone()),
-        (None, Some(split)) => (split.train.clone(), split.test.clone()),
-        (None, None) => {
+    let (train_root, test_root, found_split) = match test {
+        ImageFolderTest::Path(test) => (root.to_path_buf(), test.clone(), None),
+        ImageFolderTest::Found(split) => {
+            (split.train.clone(), split.test.clone(), Some(split.clone()))
+        }
+        ImageFolderTest::Share => {
             let loaded = data::load_image_folder_cached(
-                &root,
+                root,
                 width,
                 height,
                 grayscale,
@@ -308,30 +281,6 @@ fn note_uncached(reason: &str) {
     });
 }
 
-/// The seed of the train/validation/test split: the configured one, or one derived from the
-/// experiment seed.
-pub fn split_seed(config: &ExperimentConfig) -> u64 {
-    config
-        .data
-        .split_seed
-        .unwrap_or_else(|| derive_seed(config.seed, "split"))
-}
-
-/// The parameters of the synthetic data set, defaults filled in; `None` for other sources.
-pub fn blobs_params(config: &ExperimentConfig) -> Option<BlobsParams> {
-    let settings = &config.data;
-    (settings.source == DataSource::Blobs).then(|| {
-        let defaults = BlobsParams::default();
-        BlobsParams {
-            n_classes: settings.n_classes.unwrap_or(BLOBS_DEFAULT_CLASSES),
-            n_features: settings.n_features.unwrap_or(defaults.n_features),
-            n_samples: settings.n_samples.unwrap_or(defaults.n_samples),
-            separation: settings.separation.unwrap_or(defaults.separation),
-            seed: derive_seed(config.seed, "blobs"),
-        }
-    })
-}
-
 /// The noisy labels shared by every ε at one (noise rate, seed): the heart of the paired design.
 #[derive(Debug, Clone)]
 pub struct GroupNoise {
@@ -344,18 +293,18 @@ pub struct GroupNoise {
 /// Draws the noisy training and validation labels of (noise rate, seed), each from its own stream.
 /// The test split is never touched.
 pub fn draw_noise(
-    config: &ExperimentConfig,
+    experiment: &Experiment,
     prepared: &PreparedData,
     noise_rate: f64,
     seed: u64,
 ) -> Result<GroupNoise, noise::NoiseError> {
-    let model = config.noise.model.model();
+    let model = experiment.noise.model;
     let spec = NoiseSpec {
         model,
         rate: noise_rate,
-        mode: config.noise.mode.mode(),
+        mode: experiment.noise.mode,
     };
-    let validation_spec = if config.noise.corrupt_validation {
+    let validation_spec = if experiment.noise.corrupt_validation {
         spec
     } else {
         NoiseSpec {
@@ -366,7 +315,7 @@ pub fn draw_noise(
     };
     let draw = |split: &str, data: &Dataset, spec: &NoiseSpec| {
         let label = format!("noise-{split}|{}|{noise_rate:?}|{seed}", model.name());
-        let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(config.seed, &label));
+        let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(experiment.seed, &label));
         noise::inject(&data.labels, data.n_classes, spec, &mut rng)
     };
     Ok(GroupNoise {
@@ -400,29 +349,29 @@ pub struct RunRecord {
 
 /// Trains the run `spec` on `prepared` with the noisy labels of its group.
 pub fn run_one(
-    config: &ExperimentConfig,
+    experiment: &Experiment,
     prepared: &PreparedData,
     noise: &GroupNoise,
     spec: &RunSpec,
 ) -> Result<RunRecord, TrainError> {
     let started = Instant::now();
     let params = TrainParams {
-        model: config.model.kind(),
-        optimizer: config.training.optimizer_params(),
-        schedule: config.training.schedule(),
-        epochs: config.training.epochs,
-        batch_size: config.training.batch_size,
+        model: experiment.model.clone(),
+        optimizer: experiment.training.optimizer.clone(),
+        schedule: experiment.training.schedule,
+        epochs: experiment.training.epochs,
+        batch_size: experiment.training.batch_size,
         loss: trainer::Loss::LabelSmoothing {
             epsilon: spec.epsilon,
         },
         device: trainer::Device::Cpu,
-        project_classes: projected_classes(config, &prepared.test, spec),
+        project_classes: projected_classes(experiment, &prepared.test, spec),
     };
     // Initial weights and batch order depend on the seed index alone, so every ε (and every noise
     // rate) of one seed starts from the same weights and sees the same batches.
     let seeds = TrainSeeds {
-        init: derive_seed(config.seed, &format!("init|{}", spec.seed)),
-        order: derive_seed(config.seed, &format!("order|{}", spec.seed)),
+        init: derive_seed(experiment.seed, &format!("init|{}", spec.seed)),
+        order: derive_seed(experiment.seed, &format!("order|{}", spec.seed)),
     };
     let data = TrainData {
         train: &prepared.train,
@@ -432,7 +381,7 @@ pub fn run_one(
         test: &prepared.test,
     };
     let outcome = trainer::train(&data, &params, seeds)?;
-    let (run, epochs) = rows(config, spec, noise, &outcome);
+    let (run, epochs) = rows(experiment, spec, noise, &outcome);
     let calibration = calibration_rows(&run, &outcome.test_calibration);
     let projection = outcome
         .projection
@@ -469,7 +418,7 @@ pub fn run_one(
 /// The record of a run that could not be trained: status `failed`, the error as its message, no
 /// metrics. It is stored like any record, and resuming trains the run again.
 pub fn failed_record(
-    config: &ExperimentConfig,
+    experiment: &Experiment,
     noise: Option<&GroupNoise>,
     spec: &RunSpec,
     message: String,
@@ -478,7 +427,7 @@ pub fn failed_record(
     RunRecord {
         run: RunRow {
             run_id: spec.run_id.clone(),
-            noise_model: config.noise.model.model().name().to_string(),
+            noise_model: experiment.noise.model.name().to_string(),
             noise_rate: spec.noise_rate,
             seed: spec.seed,
             epsilon: spec.epsilon,
@@ -509,12 +458,12 @@ pub fn failed_record(
 /// seed of an MLP with a hidden layer on three or more classes (as in Müller et al. 2019, one
 /// seed is enough to see the clusters; the projection costs one forward pass).
 fn projected_classes(
-    config: &ExperimentConfig,
+    experiment: &Experiment,
     test: &Dataset,
     spec: &RunSpec,
 ) -> Option<[usize; 3]> {
     let has_hidden_layer =
-        matches!(config.model.kind(), trainer::ModelKind::Mlp { ref hidden } if !hidden.is_empty());
+        matches!(&experiment.model, trainer::ModelKind::Mlp { hidden } if !hidden.is_empty());
     (spec.seed == 0 && has_hidden_layer && test.n_classes >= 3).then_some([0, 1, 2])
 }
 
@@ -544,12 +493,12 @@ fn calibration_rows(run: &RunRow, bins: &[trainer::CalibrationBin]) -> Vec<Calib
 
 /// Turns a training outcome into report rows.
 fn rows(
-    config: &ExperimentConfig,
+    experiment: &Experiment,
     spec: &RunSpec,
     noise: &GroupNoise,
     outcome: &RunOutcome,
 ) -> (RunRow, Vec<EpochRow>) {
-    let noise_model = config.noise.model.model().name().to_string();
+    let noise_model = experiment.noise.model.name().to_string();
     let epochs: Vec<EpochRow> = outcome
         .epochs
         .iter()
@@ -651,10 +600,10 @@ learning_rate = 0.1
 
     #[test]
     fn noise_is_drawn_per_group_and_never_touches_the_test_split() {
-        let config = parse(CONFIG, "t.toml").unwrap();
-        let prepared = prepare_data(&config).unwrap();
-        let a = draw_noise(&config, &prepared, 0.5, 1).unwrap();
-        let b = draw_noise(&config, &prepared, 0.5, 1).unwrap();
+        let experiment = parse(CONFIG, "t.toml").unwrap().resolve();
+        let prepared = prepare_data(&experiment).unwrap();
+        let a = draw_noise(&experiment, &prepared, 0.5, 1).unwrap();
+        let b = draw_noise(&experiment, &prepared, 0.5, 1).unwrap();
         assert_eq!(a.train, b.train);
         assert_eq!(a.validation, b.validation);
         // round(0.5 · n_c) flips per class on the training split.
@@ -668,19 +617,17 @@ learning_rate = 0.1
         assert!(a.validation.n_flipped() > 0);
         assert_ne!(
             a.train.labels,
-            draw_noise(&config, &prepared, 0.5, 0).unwrap().train.labels
+            draw_noise(&experiment, &prepared, 0.5, 0)
+                .unwrap()
+                .train
+                .labels
         );
         // The test split keeps its clean labels: nothing in GroupNoise covers it, and its size
         // and classes are those of the split.
         assert_eq!(prepared.test.labels.len(), prepared.split.test.len());
 
-        let clean_validation = ExperimentConfig {
-            noise: crate::config::NoiseConfig {
-                corrupt_validation: false,
-                ..config.noise.clone()
-            },
-            ..config.clone()
-        };
+        let mut clean_validation = experiment.clone();
+        clean_validation.noise.corrupt_validation = false;
         let c = draw_noise(&clean_validation, &prepared, 0.5, 1).unwrap();
         assert_eq!(c.validation.n_flipped(), 0);
         assert_eq!(c.train, a.train);
@@ -696,10 +643,10 @@ learning_rate = 0.1
             "train_subset = 40\nvalidation_subset = 6\n",
         ] {
             let text = CONFIG.replace("n_samples = 120\n", &format!("n_samples = 120\n{extra}"));
-            let config = parse(&text, "t.toml").unwrap();
-            let prepared = prepare_data(&config).unwrap();
+            let experiment = parse(&text, "t.toml").unwrap().resolve();
+            let prepared = prepare_data(&experiment).unwrap();
             // The splits as copies of the pool's rows, standardised with the training statistics.
-            let pool = load_source(&config).unwrap().pool;
+            let pool = load_source(&experiment).unwrap().pool;
             let split = &prepared.split;
             let mut parts = [
                 pool.subset(&split.train),
@@ -785,15 +732,15 @@ learning_rate = 0.1
 
     #[test]
     fn paired_runs_differ_only_in_epsilon() {
-        let config = parse(CONFIG, "t.toml").unwrap();
-        let prepared = prepare_data(&config).unwrap();
-        let specs = expand(&config);
+        let experiment = parse(CONFIG, "t.toml").unwrap().resolve();
+        let prepared = prepare_data(&experiment).unwrap();
+        let specs = expand(&experiment);
         // Grid order: rate 0.5, seed 1 holds runs 6 (ε = 0) and 7 (ε = 0.4).
         let (hard, soft) = (&specs[6], &specs[7]);
         assert_eq!((hard.noise_rate, hard.seed, soft.seed), (0.5, 1, 1));
-        let noise = draw_noise(&config, &prepared, 0.5, 1).unwrap();
-        let hard_run = run_one(&config, &prepared, &noise, hard).unwrap();
-        let soft_run = run_one(&config, &prepared, &noise, soft).unwrap();
+        let noise = draw_noise(&experiment, &prepared, 0.5, 1).unwrap();
+        let hard_run = run_one(&experiment, &prepared, &noise, hard).unwrap();
+        let soft_run = run_one(&experiment, &prepared, &noise, soft).unwrap();
         assert_eq!(
             hard_run.run.realised_noise_rate,
             soft_run.run.realised_noise_rate
@@ -802,7 +749,9 @@ learning_rate = 0.1
         // With ε = 0 the loss is plain cross-entropy: rerunning gives the same bits.
         assert_eq!(
             hard_run.epochs,
-            run_one(&config, &prepared, &noise, hard).unwrap().epochs
+            run_one(&experiment, &prepared, &noise, hard)
+                .unwrap()
+                .epochs
         );
     }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 pub use crate::hashing::{derive_seed, hex_digest};
 
 use crate::config::{
-    DataConfig, ExperimentConfig, ModelConfig, NoiseModeName, NoiseModelName, TrainingConfig,
+    DataConfig, Experiment, ModelConfig, NoiseModeName, NoiseModelName, TrainingConfig,
 };
 
 /// Bumped whenever the meaning of a run's results changes for the same settings (training loop,
@@ -88,17 +88,11 @@ impl Shard {
 
 /// Expands the grid: noise rates × seeds × ε values, in that nesting order.
 ///
-/// Run ids hash the configuration as written: a resolved one (as `manifest.json` holds it, see
-/// [`ExperimentConfig::resolved`]) gives the ids of the file it was resolved from, so folders
-/// merge whichever form their manifest holds.
-pub fn expand(config: &ExperimentConfig) -> Vec<RunSpec> {
-    let written;
-    let config = if config.filled_defaults.is_empty() {
-        config
-    } else {
-        written = config.as_written();
-        &written
-    };
+/// Run ids hash the configuration as written ([`Experiment::written`]), whether the experiment
+/// was resolved from its file or from the resolved configuration a `manifest.json` holds, so
+/// folders merge whichever form their manifest holds.
+pub fn expand(experiment: &Experiment) -> Vec<RunSpec> {
+    let config = experiment.written();
     let mut runs = Vec::new();
     for &noise_rate in &config.noise.rates {
         for seed in 0..config.seeds {
@@ -132,7 +126,7 @@ pub fn expand(config: &ExperimentConfig) -> Vec<RunSpec> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::parse;
+    use crate::config::{ExperimentConfig, parse};
 
     const CONFIG: &str = r#"name = "t"
 seeds = 2
@@ -155,7 +149,7 @@ learning_rate = 0.1
     #[test]
     fn grid_is_rates_then_seeds_then_epsilons_with_distinct_stable_ids() {
         let config = parse(CONFIG, "t.toml").unwrap();
-        let runs = expand(&config);
+        let runs = expand(&config.resolve());
         assert_eq!(runs.len(), 2 * 2 * 3);
         assert_eq!(
             (runs[4].noise_rate, runs[4].seed, runs[4].epsilon),
@@ -171,10 +165,10 @@ learning_rate = 0.1
         assert_eq!(ids.len(), runs.len());
         // Renaming the experiment keeps ids; changing a training setting changes all of them.
         let renamed = parse(&CONFIG.replace("name = \"t\"", "name = \"u\""), "t.toml").unwrap();
-        assert_eq!(expand(&renamed), runs);
+        assert_eq!(expand(&renamed.resolve()), runs);
         let changed = parse(&CONFIG.replace("epochs = 1", "epochs = 2"), "t.toml").unwrap();
         assert!(
-            expand(&changed)
+            expand(&changed.resolve())
                 .iter()
                 .zip(&runs)
                 .all(|(a, b)| a.run_id != b.run_id)
@@ -184,14 +178,14 @@ learning_rate = 0.1
     #[test]
     fn a_resolved_configuration_keeps_the_run_ids_of_the_file() {
         let config = parse(CONFIG, "t.toml").unwrap();
-        let runs = expand(&config);
+        let runs = expand(&config.resolve());
         let resolved = config.resolved();
         assert!(!resolved.filled_defaults.is_empty());
-        assert_eq!(expand(&resolved), runs);
+        assert_eq!(expand(&resolved.resolve()), runs);
         // Read back from the JSON of a manifest, as `sweep merge` does.
         let read: ExperimentConfig =
             serde_json::from_value(serde_json::to_value(&resolved).unwrap()).unwrap();
-        assert_eq!(expand(&read), runs);
+        assert_eq!(expand(&read.resolve()), runs);
         // The same defaults written out in the file are other settings as written: other ids,
         // as before resolution existed.
         let explicit = parse(
@@ -202,8 +196,11 @@ learning_rate = 0.1
             "t.toml",
         )
         .unwrap();
-        assert_ne!(expand(&explicit)[0].run_id, runs[0].run_id);
-        assert_eq!(expand(&explicit.resolved()), expand(&explicit));
+        assert_ne!(expand(&explicit.resolve())[0].run_id, runs[0].run_id);
+        assert_eq!(
+            expand(&explicit.resolved().resolve()),
+            expand(&explicit.resolve())
+        );
         // Pinned: a change to what is hashed would retrain every finished run.
         assert_eq!(runs[0].run_id, FIRST_RUN_ID);
     }

@@ -236,15 +236,15 @@ fn main() -> ExitCode {
 }
 
 fn check_command(config_path: &Path) -> Result<Outcome> {
-    let config = config::load(config_path)?;
-    let prepared = experiment::prepare_data(&config).map_err(run::DataInputError)?;
+    let experiment = config::load(config_path)?.resolve();
+    let prepared = experiment::prepare_data(&experiment).map_err(run::DataInputError)?;
     outln!(
         "{}: valid; {} ({} × {} × {} ε); data: {} training, {} validation, {} test samples, {} features, {} classes",
         config_path.display(),
-        reporter::counted(grid::expand(&config).len(), "run"),
-        reporter::counted(config.noise.rates.len(), "noise rate"),
-        reporter::counted(config.seeds as usize, "seed"),
-        config.targets.epsilons.len(),
+        reporter::counted(grid::expand(&experiment).len(), "run"),
+        reporter::counted(experiment.noise.rates.len(), "noise rate"),
+        reporter::counted(experiment.seeds as usize, "seed"),
+        experiment.epsilons.len(),
         prepared.train.n_samples(),
         prepared.validation.n_samples(),
         prepared.test.n_samples(),
@@ -316,7 +316,7 @@ fn run_command(args: RunArgs) -> Result<Outcome> {
         )
         .into());
     };
-    let config = config::load(&config_path)?;
+    let experiment = config::load(&config_path)?.resolve();
     let jobs = args.jobs.map(usize::from).unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -332,7 +332,7 @@ fn run_command(args: RunArgs) -> Result<Outcome> {
         shard: args.shard,
         fail_fast: args.fail_fast,
     };
-    let summary = run::run(&config, &options)?;
+    let summary = run::run(&experiment, &options)?;
     if summary.finished == summary.total {
         return Ok(Outcome::Success);
     }
@@ -374,14 +374,14 @@ fn configure_inner_threads(jobs: usize) -> usize {
 }
 
 fn list_command(config_path: &Path) -> Result<Outcome> {
-    let config = config::load(config_path)?;
+    let experiment = config::load(config_path)?.resolve();
     let mut lines = vec!["index,run_id,noise_model,noise_rate,seed,epsilon".to_string()];
-    lines.extend(grid::expand(&config).into_iter().map(|spec| {
+    lines.extend(grid::expand(&experiment).into_iter().map(|spec| {
         format!(
             "{},{},{},{},{},{}",
             spec.index,
             spec.run_id,
-            config.noise.model.model().name(),
+            experiment.noise.model.name(),
             spec.noise_rate,
             spec.seed,
             spec.epsilon

@@ -11,10 +11,9 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
-use crate::config::ExperimentConfig;
+use crate::config::Experiment;
 use crate::experiment::{
-    GroupNoise, PreparedData, RunRecord, blobs_params, draw_noise, failed_record, prepare_data,
-    run_one, split_seed,
+    GroupNoise, PreparedData, RunRecord, draw_noise, failed_record, prepare_data, run_one,
 };
 use crate::grid::{RunSpec, Shard, expand, hex_digest};
 use crate::report::write_report;
@@ -171,7 +170,7 @@ fn shorten_absolute_paths(text: &str) -> String {
 /// What every step of a sweep reads: the experiment, the command line and the results folder.
 #[derive(Clone, Copy)]
 struct Sweep<'a> {
-    config: &'a ExperimentConfig,
+    experiment: &'a Experiment,
     options: &'a RunOptions,
     dir: &'a ResultsDir,
 }
@@ -193,16 +192,16 @@ type Groups = BTreeMap<(usize, u64), GroupNoise>;
 
 /// Runs the experiment; completed runs are saved as they finish, so an interrupted sweep resumes
 /// where it stopped.
-pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary> {
+pub fn run(experiment: &Experiment, options: &RunOptions) -> Result<RunSummary> {
     let started = Instant::now();
-    let specs = expand(config);
+    let specs = expand(experiment);
     let out = options
         .out
         .clone()
-        .unwrap_or_else(|| Path::new("results").join(&config.name));
+        .unwrap_or_else(|| Path::new("results").join(&experiment.name));
     let dir = ResultsDir::new(&out);
     let sweep = Sweep {
-        config,
+        experiment,
         options,
         dir: &dir,
     };
@@ -215,7 +214,7 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<RunSummary
     let prepared = if plan.pending.is_empty() {
         None
     } else {
-        match prepare_data(config) {
+        match prepare_data(experiment) {
             Ok(prepared) => Some(prepared),
             Err(error) => {
                 lock.abandon();
@@ -273,7 +272,7 @@ fn plan_runs<'a>(sweep: Sweep<'_>, specs: &'a [RunSpec]) -> Plan<'a> {
 
 /// Says on stderr what the sweep covers, how much of it is done and where it writes.
 fn announce(sweep: Sweep<'_>, plan: &Plan<'_>) {
-    let (config, options) = (sweep.config, sweep.options);
+    let (experiment, options) = (sweep.experiment, sweep.options);
     let skipped = plan.selected.len() - plan.pending.len();
     let slice = match options.shard {
         Some(shard) => format!(
@@ -287,10 +286,10 @@ fn announce(sweep: Sweep<'_>, plan: &Plan<'_>) {
     };
     errln!(
         "{}: {slice} ({} × {} × {} ε), {} already finished, {} to train on {} job{} → {}",
-        config.name,
-        reporter::counted(config.noise.rates.len(), "noise rate"),
-        reporter::counted(config.seeds as usize, "seed"),
-        config.targets.epsilons.len(),
+        experiment.name,
+        reporter::counted(experiment.noise.rates.len(), "noise rate"),
+        reporter::counted(experiment.seeds as usize, "seed"),
+        experiment.epsilons.len(),
         skipped,
         plan.pending.len(),
         options.jobs,
@@ -305,7 +304,7 @@ fn announce(sweep: Sweep<'_>, plan: &Plan<'_>) {
 fn open_folder(sweep: Sweep<'_>, plan: &Plan<'_>) -> Result<()> {
     let (dir, options) = (sweep.dir, sweep.options);
     dir.create(options.fresh)?;
-    dir.write_manifest(&manifest(sweep.config, options, plan.specs.len()))?;
+    dir.write_manifest(&manifest(sweep.experiment, options, plan.specs.len()))?;
     let selected_ids: std::collections::HashSet<&str> = plan
         .selected
         .iter()
@@ -337,17 +336,17 @@ fn draw_group_noise(
     prepared: &PreparedData,
     pending: &[&RunSpec],
 ) -> Result<Groups> {
-    let config = sweep.config;
+    let experiment = sweep.experiment;
     let mut groups = Groups::new();
     for spec in pending {
-        let rate_index = rate_index(config, spec.noise_rate);
+        let rate_index = rate_index(experiment, spec.noise_rate);
         if let std::collections::btree_map::Entry::Vacant(slot) =
             groups.entry((rate_index, spec.seed))
         {
-            let noise = draw_noise(config, prepared, spec.noise_rate, spec.seed)
+            let noise = draw_noise(experiment, prepared, spec.noise_rate, spec.seed)
                 .context("drawing noisy labels")?;
             sweep.dir.write_noisy_labels(
-                config.noise.model.model().name(),
+                experiment.noise.model.name(),
                 spec.noise_rate,
                 spec.seed,
                 prepared,
@@ -446,15 +445,15 @@ impl Workers<'_> {
 
     /// Trains one run, unless the sweep was stopped, and sends its result.
     fn train(&self, sender: &mpsc::Sender<(usize, RunResult)>, spec: &RunSpec) {
-        let config = self.sweep.config;
+        let experiment = self.sweep.experiment;
         if self.stop.load(Ordering::Relaxed) {
             return;
         }
-        let noise = &self.groups[&(rate_index(config, spec.noise_rate), spec.seed)];
+        let noise = &self.groups[&(rate_index(experiment, spec.noise_rate), spec.seed)];
         let result = if self.injected.contains(&spec.run_id) {
             Err(injected_failure())
         } else {
-            run_one(config, self.prepared, noise, spec)
+            run_one(experiment, self.prepared, noise, spec)
         };
         // The worker itself raises the flag, so with one job no further run starts before the
         // failure has been stored.
@@ -478,7 +477,7 @@ fn store_results(
     progress: &Progress,
     receiver: mpsc::Receiver<(usize, RunResult)>,
 ) -> Result<bool> {
-    let (config, options, dir) = (sweep.config, sweep.options, sweep.dir);
+    let (experiment, options, dir) = (sweep.experiment, sweep.options, sweep.dir);
     let mut stopped_early = false;
     let mut last_tables = Instant::now();
     for (index, result) in receiver {
@@ -497,8 +496,8 @@ fn store_results(
                         "--fail-fast: starting no further run; runs already training finish and are kept"
                     );
                 }
-                let noise = groups.get(&(rate_index(config, spec.noise_rate), spec.seed));
-                failed_record(config, noise, spec, message, 0.0)
+                let noise = groups.get(&(rate_index(experiment, spec.noise_rate), spec.seed));
+                failed_record(experiment, noise, spec, message, 0.0)
             }
         };
         dir.save_record(&record)?;
@@ -528,7 +527,7 @@ fn done_records<'p>(plan: &'p Plan<'_>) -> Vec<&'p RunRecord> {
 fn write_tables_and_report(sweep: Sweep<'_>, plan: &Plan<'_>) -> Result<Aggregates> {
     let done = done_records(plan);
     let tables = ResultTables::from_records(&done).write(sweep.dir.root())?;
-    write_report(sweep.dir.root(), &tables, &report_context(sweep.config))
+    write_report(sweep.dir.root(), &tables, &report_context(sweep.experiment))
 }
 
 /// Where the selected runs stand: finished, diverged, failed or never started.
@@ -553,11 +552,11 @@ fn print_outcome(
     stopped_early: bool,
     started: Instant,
 ) {
-    let config = sweep.config;
+    let seeds = sweep.experiment.seeds;
     outln!(
         "Clean test accuracy at the last epoch, mean ± half-width of the 95% confidence interval over {} seed{}.",
-        config.seeds,
-        if config.seeds == 1 { "" } else { "s" }
+        seeds,
+        if seeds == 1 { "" } else { "s" }
     );
     out!("{}", accuracy_table(&aggregates.summary, false));
     if let Some(answer) = reporter::headline(&aggregates.best) {
@@ -582,8 +581,8 @@ fn print_outcome(
     );
 }
 
-fn rate_index(config: &ExperimentConfig, rate: f64) -> usize {
-    config
+fn rate_index(experiment: &Experiment, rate: f64) -> usize {
+    experiment
         .noise
         .rates
         .iter()
@@ -591,46 +590,23 @@ fn rate_index(config: &ExperimentConfig, rate: f64) -> usize {
         .unwrap_or(usize::MAX)
 }
 
-fn model_name(config: &ExperimentConfig) -> String {
-    match config.model.kind {
-        crate::config::ModelKindName::Logistic => "logistic regression".into(),
-        crate::config::ModelKindName::Cnn => {
-            let [first, second] = config
-                .model
-                .channels
-                .unwrap_or(crate::config::DEFAULT_CNN_CHANNELS);
-            format!("CNN {first}-{second}")
-        }
-        crate::config::ModelKindName::Mlp => format!(
-            "MLP {}",
-            config
-                .model
-                .hidden
-                .iter()
-                .map(|w| w.to_string())
-                .collect::<Vec<_>>()
-                .join("-")
-        ),
-    }
-}
-
 /// What the report says about the experiment besides its results.
-pub fn report_context(config: &ExperimentConfig) -> reporter::ReportContext {
-    let noise = config.noise.model.model().name();
-    let data = config.data.source.name();
-    let model = model_name(config);
+pub fn report_context(experiment: &Experiment) -> reporter::ReportContext {
+    let noise = experiment.noise.model.name();
+    let data = experiment.data.source.name();
+    let model = experiment.model_name();
     let mut settings = Vec::new();
-    if let Ok(value) = serde_json::to_value(config) {
+    if let Ok(value) = serde_json::to_value(experiment.written()) {
         flatten_settings("", &value, &mut settings);
     }
-    flatten_settings("resolved", &resolved_settings(config), &mut settings);
+    flatten_settings("resolved", &resolved_settings(experiment), &mut settings);
     let article = if model.starts_with(['M', 'a', 'e', 'i', 'o', 'u']) {
         "an"
     } else {
         "a"
     };
     reporter::ReportContext {
-        name: config.name.clone(),
+        name: experiment.name.clone(),
         title: format!("{noise} noise on {data}: {model}"),
         question: format!(
             "How much does label smoothing (ε > 0) protect {article} {model} trained on {data} against \
@@ -660,17 +636,17 @@ fn flatten_settings(prefix: &str, value: &serde_json::Value, out: &mut Vec<(Stri
 }
 
 /// Values the experiment file left to defaults or derivation, as used.
-fn resolved_settings(config: &ExperimentConfig) -> serde_json::Value {
+fn resolved_settings(experiment: &Experiment) -> serde_json::Value {
     serde_json::json!({
-        "split_seed": split_seed(config),
-        "blobs": blobs_params(config).map(|b| serde_json::json!({
+        "split_seed": experiment.data.split_seed,
+        "blobs": experiment.data.source.blobs().map(|b| serde_json::json!({
             "n_classes": b.n_classes,
             "n_features": b.n_features,
             "n_samples": b.n_samples,
             "separation": b.separation,
             "seed": b.seed,
         })),
-        "optimizer": optimizer_settings(&config.training.optimizer_params()),
+        "optimizer": optimizer_settings(&experiment.training.optimizer),
     })
 }
 
@@ -705,16 +681,16 @@ fn optimizer_settings(optimizer: &trainer::OptimizerParams) -> serde_json::Value
 }
 
 /// The resolved configuration and what produced the results.
-fn manifest(config: &ExperimentConfig, options: &RunOptions, n_runs: usize) -> serde_json::Value {
+fn manifest(experiment: &Experiment, options: &RunOptions, n_runs: usize) -> serde_json::Value {
     serde_json::json!({
-        "name": config.name,
+        "name": experiment.name,
         "config_file": options.config_path.display().to_string(),
-        "config_hash": hex_digest(config, 64),
-        "config": config.resolved(),
+        "config_hash": hex_digest(experiment.written(), 64),
+        "config": experiment.resolved(),
         // Values the file left to defaults or derivation, as used.
-        "resolved": resolved_settings(config),
+        "resolved": resolved_settings(experiment),
         "runs_in_grid": n_runs,
-        "report": report_context(config),
+        "report": report_context(experiment),
         "sweep_version": env!("CARGO_PKG_VERSION"),
         "jobs": options.jobs,
         "shard": options.shard.map(|s| format!("{}/{}", s.index, s.count)),

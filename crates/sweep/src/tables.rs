@@ -135,7 +135,7 @@ impl RunIdentity {
             });
         match config {
             Ok(config) => {
-                let ids = crate::grid::expand(&config)
+                let ids = crate::grid::expand(&config.resolve())
                     .into_iter()
                     .map(|spec| {
                         let key = (

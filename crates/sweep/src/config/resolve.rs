@@ -1,0 +1,510 @@
+//! The second stage of reading an experiment: the configuration as written, every default filled
+//! in once, as one typed [`Experiment`] that `check`, the grid, the runs, the manifest and the
+//! report all read. Nothing after this stage looks at an `Option` of the file or knows a default.
+
+use std::path::PathBuf;
+
+use super::schema::{
+    Cifar100LabelsName, DataSource, ExperimentConfig, ModelKindName, OptimizerName, ScheduleName,
+};
+use super::{ConfigError, DataFacts};
+use crate::hashing::derive_seed;
+
+/// Number of classes of `blobs` when the file does not say.
+pub const BLOBS_DEFAULT_CLASSES: usize = 4;
+/// The test share for sources without their own test split, when the file does not say.
+pub const DEFAULT_TEST_FRACTION: f64 = 0.2;
+/// CNN channel counts when the file does not say.
+pub const DEFAULT_CNN_CHANNELS: [usize; 2] = [16, 32];
+/// SGD momentum when the file does not say.
+pub const DEFAULT_MOMENTUM: f64 = 0.9;
+/// AdamW β1 when the file does not say.
+pub const DEFAULT_BETA1: f64 = 0.9;
+/// AdamW β2 when the file does not say.
+pub const DEFAULT_BETA2: f64 = 0.999;
+/// Number of classes of `idx` when the file does not say.
+pub const IDX_DEFAULT_CLASSES: usize = 10;
+/// The label column of `csv` when the file does not say.
+pub const DEFAULT_LABEL_COLUMN: &str = "label";
+/// The size image folders are resized to when the file does not say.
+pub const DEFAULT_IMAGE_SIZE: [u32; 2] = [32, 32];
+
+/// An experiment as a sweep runs it: every setting typed and every default filled in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Experiment {
+    /// Folder name under `results/`.
+    pub name: String,
+    /// The experiment seed; every random stream is derived from it.
+    pub seed: u64,
+    /// Number of seeds (repetitions) per noise rate and ε.
+    pub seeds: u64,
+    /// The data set and its split.
+    pub data: DataSettings,
+    /// The noise applied to the training (and validation) labels.
+    pub noise: NoiseSettings,
+    /// The label-smoothing values compared, in file order.
+    pub epsilons: Vec<f64>,
+    /// The model, as the trainer builds it.
+    pub model: trainer::ModelKind,
+    /// The optimiser and the training loop.
+    pub training: TrainingSettings,
+    /// The configuration as its file wrote it: what run ids and `config_hash` are hashes of.
+    written: ExperimentConfig,
+    /// The configuration with every default filled in: what `manifest.json` records.
+    resolved: ExperimentConfig,
+}
+
+/// The data set and how it is split.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataSettings {
+    /// Where the data come from, with the settings of that source.
+    pub source: Source,
+    /// Share of each class held out for validation, in [0, 1).
+    pub validation_fraction: f64,
+    /// Share of each class held out for testing; `None` for a source with its own test split.
+    pub test_fraction: Option<f64>,
+    /// Seed of the split (given, or derived from the experiment seed).
+    pub split_seed: u64,
+    /// Keep only this many training samples (stratified); `None`: all.
+    pub train_subset: Option<usize>,
+    /// Keep only this many validation samples (stratified); `None`: all.
+    pub validation_subset: Option<usize>,
+}
+
+/// A data source with its own settings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// The bundled UCI 8×8 digits.
+    Digits,
+    /// A seeded Gaussian mixture.
+    Blobs(data::BlobsParams),
+    /// MNIST-format IDX files.
+    Idx {
+        /// The folder the standard file names are looked for in.
+        folder: PathBuf,
+        /// Each file, given or found in `folder`; `None` when neither (reading then says which
+        /// standard name is missing).
+        files: [Option<PathBuf>; 4],
+        /// Number of classes.
+        n_classes: usize,
+    },
+    /// The CIFAR-10 binary version.
+    Cifar10 {
+        /// The folder of the batch files.
+        folder: PathBuf,
+    },
+    /// The CIFAR-100 binary version.
+    Cifar100 {
+        /// The folder of the batch files.
+        folder: PathBuf,
+        /// Coarse or fine labels.
+        labels: data::Cifar100Labels,
+    },
+    /// A CSV table with a header and a label column.
+    Csv {
+        /// The file.
+        file: PathBuf,
+        /// The name of the label column.
+        label_column: String,
+    },
+    /// `root/<class>/*.png|jpg` images.
+    ImageFolder {
+        /// The folder given as `path`.
+        root: PathBuf,
+        /// Where the test images come from.
+        test: ImageFolderTest,
+        /// `[width, height]` every image is resized to.
+        size: [u32; 2],
+        /// Convert images to one grey channel.
+        grayscale: bool,
+    },
+}
+
+/// Where an image folder's test images come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImageFolderTest {
+    /// A share of the folder's images (`test_fraction`).
+    Share,
+    /// The folder given as `test_path`.
+    Path(PathBuf),
+    /// The folder's own `train`/`test` (or `training_set`/`test_set`) sub-folders.
+    Found(data::ImageFolderSplit),
+}
+
+impl Source {
+    /// The source's name in the experiment file.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Source::Digits => DataSource::Digits,
+            Source::Blobs(_) => DataSource::Blobs,
+            Source::Idx { .. } => DataSource::Idx,
+            Source::Cifar10 { .. } => DataSource::Cifar10,
+            Source::Cifar100 { .. } => DataSource::Cifar100,
+            Source::Csv { .. } => DataSource::Csv,
+            Source::ImageFolder { .. } => DataSource::ImageFolder,
+        }
+        .name()
+    }
+
+    /// The synthetic data set's parameters; `None` for other sources.
+    pub fn blobs(&self) -> Option<&data::BlobsParams> {
+        match self {
+            Source::Blobs(params) => Some(params),
+            _ => None,
+        }
+    }
+}
+
+/// The noise process.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoiseSettings {
+    /// The noise model.
+    pub model: noise::NoiseModel,
+    /// Exact counts or per-sample draws.
+    pub mode: noise::NoiseMode,
+    /// Nominal noise rates, in file order.
+    pub rates: Vec<f64>,
+    /// Whether the validation split is corrupted like the training split.
+    pub corrupt_validation: bool,
+}
+
+/// The optimiser and the training loop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingSettings {
+    /// Passes over the training split.
+    pub epochs: usize,
+    /// Minibatch size.
+    pub batch_size: usize,
+    /// The optimiser with every hyper-parameter.
+    pub optimizer: trainer::OptimizerParams,
+    /// The learning-rate schedule.
+    pub schedule: trainer::Schedule,
+}
+
+impl Experiment {
+    /// The configuration as its file wrote it: run ids and `config_hash` hash it.
+    pub fn written(&self) -> &ExperimentConfig {
+        &self.written
+    }
+
+    /// The configuration with every default filled in and [`ExperimentConfig::filled_defaults`]
+    /// naming the keys so filled: what `manifest.json` records.
+    pub fn resolved(&self) -> &ExperimentConfig {
+        &self.resolved
+    }
+
+    /// The checks that need the data ([`ExperimentConfig::check_data`]) of this experiment, with
+    /// every default filled in; the warnings, or every problem found.
+    pub fn check_data(&self, facts: &DataFacts) -> Result<Vec<String>, ConfigError> {
+        self.resolved.check_data(facts)
+    }
+
+    /// The model as the report names it: "logistic regression", "MLP 64-32", "CNN 16-32".
+    pub fn model_name(&self) -> String {
+        match &self.model {
+            trainer::ModelKind::Logistic => "logistic regression".into(),
+            trainer::ModelKind::Cnn {
+                channels: [first, second],
+            } => format!("CNN {first}-{second}"),
+            trainer::ModelKind::Mlp { hidden } => format!(
+                "MLP {}",
+                hidden
+                    .iter()
+                    .map(|w| w.to_string())
+                    .collect::<Vec<_>>()
+                    .join("-")
+            ),
+        }
+    }
+}
+
+/// `slot`'s value, or `default` written into it (and `key` recorded in `filled`) when the file
+/// left it out.
+fn fill<T: Clone>(slot: &mut Option<T>, default: T, key: &str, filled: &mut Vec<String>) -> T {
+    match slot {
+        Some(value) => value.clone(),
+        None => {
+            filled.push(key.to_string());
+            *slot = Some(default.clone());
+            default
+        }
+    }
+}
+
+impl ExperimentConfig {
+    /// The experiment as a sweep runs it: every `Option` the file left out that applies to the
+    /// source, model and optimiser gets its default (the test share, the derived split seed, the
+    /// blobs parameters, the idx class count and the files found in `path`, the CIFAR-100
+    /// labels, the CSV label column, the image size and `grayscale`, the CNN channels, momentum
+    /// and Nesterov or the AdamW betas), here and nowhere else. Keys that do not apply stay
+    /// unset, as do `train_subset` and `validation_subset` when left out (they mean all
+    /// samples).
+    ///
+    /// The resolved configuration ([`Experiment::resolved`]) lists the keys so filled in
+    /// [`filled_defaults`](ExperimentConfig::filled_defaults), except the label column and the
+    /// image size, which validation requires the file to give. Run ids and `config_hash` hash
+    /// the configuration as written, which [`as_written`](ExperimentConfig::as_written) recovers
+    /// from either form, so resolving changes neither.
+    ///
+    /// An image folder is looked at (whether `path` holds `train/` and `test/`), and the
+    /// standard idx files are looked for, so the result depends on the files present.
+    pub fn resolve(&self) -> Experiment {
+        let written = self.as_written();
+        let mut config = written.clone();
+        let mut filled = Vec::new();
+        let experiment_seed = config.seed;
+        let data = &mut config.data;
+        let path = data.path.clone().unwrap_or_default();
+        let found_split = (data.source == DataSource::ImageFolder && data.test_path.is_none())
+            .then(|| data::find_image_folder_split(&path))
+            .flatten();
+        let own_test_split =
+            data.source.has_test_split() || data.test_path.is_some() || found_split.is_some();
+        let test_fraction = (!own_test_split).then(|| {
+            fill(
+                &mut data.test_fraction,
+                DEFAULT_TEST_FRACTION,
+                "data.test_fraction",
+                &mut filled,
+            )
+        });
+        let split_seed = fill(
+            &mut data.split_seed,
+            derive_seed(experiment_seed, "split"),
+            "data.split_seed",
+            &mut filled,
+        );
+        let source = match data.source {
+            DataSource::Digits => Source::Digits,
+            DataSource::Blobs => {
+                let defaults = data::BlobsParams::default();
+                Source::Blobs(data::BlobsParams {
+                    n_classes: fill(
+                        &mut data.n_classes,
+                        BLOBS_DEFAULT_CLASSES,
+                        "data.n_classes",
+                        &mut filled,
+                    ),
+                    n_features: fill(
+                        &mut data.n_features,
+                        defaults.n_features,
+                        "data.n_features",
+                        &mut filled,
+                    ),
+                    n_samples: fill(
+                        &mut data.n_samples,
+                        defaults.n_samples,
+                        "data.n_samples",
+                        &mut filled,
+                    ),
+                    separation: fill(
+                        &mut data.separation,
+                        defaults.separation,
+                        "data.separation",
+                        &mut filled,
+                    ),
+                    seed: derive_seed(experiment_seed, "blobs"),
+                })
+            }
+            DataSource::Idx => {
+                let n_classes = fill(
+                    &mut data.n_classes,
+                    IDX_DEFAULT_CLASSES,
+                    "data.n_classes",
+                    &mut filled,
+                );
+                let slots = [
+                    (&mut data.train_images, "data.train_images"),
+                    (&mut data.train_labels, "data.train_labels"),
+                    (&mut data.test_images, "data.test_images"),
+                    (&mut data.test_labels, "data.test_labels"),
+                ];
+                // The folder is searched only when a file is left to its standard name.
+                let standard = slots
+                    .iter()
+                    .any(|(slot, _)| slot.is_none())
+                    .then(|| data::find_idx_files(&path).ok())
+                    .flatten()
+                    .map(|found| {
+                        [
+                            found.train_images,
+                            found.train_labels,
+                            found.test_images,
+                            found.test_labels,
+                        ]
+                    });
+                let mut files: [Option<PathBuf>; 4] = Default::default();
+                for (index, (slot, key)) in slots.into_iter().enumerate() {
+                    files[index] = match &standard {
+                        Some(standard) => {
+                            Some(fill(slot, standard[index].clone(), key, &mut filled))
+                        }
+                        None => slot.clone(),
+                    };
+                }
+                Source::Idx {
+                    folder: path.clone(),
+                    files,
+                    n_classes,
+                }
+            }
+            DataSource::Cifar10 => Source::Cifar10 {
+                folder: path.clone(),
+            },
+            DataSource::Cifar100 => Source::Cifar100 {
+                folder: path.clone(),
+                labels: match fill(
+                    &mut data.labels,
+                    Cifar100LabelsName::Fine,
+                    "data.labels",
+                    &mut filled,
+                ) {
+                    Cifar100LabelsName::Coarse => data::Cifar100Labels::Coarse,
+                    Cifar100LabelsName::Fine => data::Cifar100Labels::Fine,
+                },
+            },
+            DataSource::Csv => Source::Csv {
+                file: path.clone(),
+                label_column: data
+                    .label_column
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_LABEL_COLUMN.into()),
+            },
+            DataSource::ImageFolder => Source::ImageFolder {
+                root: path.clone(),
+                test: match (&data.test_path, found_split) {
+                    (Some(test), _) => ImageFolderTest::Path(test.clone()),
+                    (None, Some(found)) => ImageFolderTest::Found(found),
+                    (None, None) => ImageFolderTest::Share,
+                },
+                size: data.image_size.unwrap_or(DEFAULT_IMAGE_SIZE),
+                grayscale: fill(&mut data.grayscale, false, "data.grayscale", &mut filled),
+            },
+        };
+        let data_settings = DataSettings {
+            source,
+            validation_fraction: data.validation_fraction,
+            test_fraction,
+            split_seed,
+            train_subset: data.train_subset,
+            validation_subset: data.validation_subset,
+        };
+        let model = match config.model.kind {
+            ModelKindName::Logistic => trainer::ModelKind::Logistic,
+            ModelKindName::Mlp => trainer::ModelKind::Mlp {
+                hidden: config.model.hidden.clone(),
+            },
+            ModelKindName::Cnn => trainer::ModelKind::Cnn {
+                channels: fill(
+                    &mut config.model.channels,
+                    DEFAULT_CNN_CHANNELS,
+                    "model.channels",
+                    &mut filled,
+                ),
+            },
+        };
+        let training = &mut config.training;
+        let optimizer = match training.optimizer {
+            OptimizerName::Sgd => trainer::OptimizerParams::Sgd {
+                learning_rate: training.learning_rate,
+                momentum: fill(
+                    &mut training.momentum,
+                    DEFAULT_MOMENTUM,
+                    "training.momentum",
+                    &mut filled,
+                ),
+                nesterov: fill(
+                    &mut training.nesterov,
+                    false,
+                    "training.nesterov",
+                    &mut filled,
+                ),
+                weight_decay: training.weight_decay,
+            },
+            OptimizerName::Adamw => trainer::OptimizerParams::AdamW {
+                learning_rate: training.learning_rate,
+                beta1: fill(
+                    &mut training.beta1,
+                    DEFAULT_BETA1,
+                    "training.beta1",
+                    &mut filled,
+                ),
+                beta2: fill(
+                    &mut training.beta2,
+                    DEFAULT_BETA2,
+                    "training.beta2",
+                    &mut filled,
+                ),
+                weight_decay: training.weight_decay,
+            },
+        };
+        let training = TrainingSettings {
+            epochs: training.epochs,
+            batch_size: training.batch_size,
+            optimizer,
+            schedule: match training.schedule {
+                ScheduleName::Constant => trainer::Schedule::Constant,
+                ScheduleName::Cosine => trainer::Schedule::Cosine,
+            },
+        };
+        let noise = NoiseSettings {
+            model: config.noise.model.model(),
+            mode: config.noise.mode.mode(),
+            rates: config.noise.rates.clone(),
+            corrupt_validation: config.noise.corrupt_validation,
+        };
+        config.filled_defaults = filled;
+        Experiment {
+            name: config.name.clone(),
+            seed: config.seed,
+            seeds: config.seeds,
+            data: data_settings,
+            noise,
+            epsilons: config.targets.epsilons.clone(),
+            model,
+            training,
+            written,
+            resolved: config,
+        }
+    }
+
+    /// The configuration with every default filled in, as `manifest.json` records it
+    /// ([`Experiment::resolved`] of [`resolve`](ExperimentConfig::resolve)).
+    #[cfg(test)]
+    pub fn resolved(&self) -> ExperimentConfig {
+        self.resolve().resolved
+    }
+
+    /// The configuration as its file wrote it: [`resolved`](ExperimentConfig::resolved) undone,
+    /// every key of [`filled_defaults`](ExperimentConfig::filled_defaults) set back to `None`.
+    /// A configuration as written is returned unchanged.
+    pub fn as_written(&self) -> ExperimentConfig {
+        let mut config = self.clone();
+        for key in std::mem::take(&mut config.filled_defaults) {
+            let (data, model, training) =
+                (&mut config.data, &mut config.model, &mut config.training);
+            match key.as_str() {
+                "data.test_fraction" => data.test_fraction = None,
+                "data.split_seed" => data.split_seed = None,
+                "data.n_classes" => data.n_classes = None,
+                "data.n_features" => data.n_features = None,
+                "data.n_samples" => data.n_samples = None,
+                "data.separation" => data.separation = None,
+                "data.train_images" => data.train_images = None,
+                "data.train_labels" => data.train_labels = None,
+                "data.test_images" => data.test_images = None,
+                "data.test_labels" => data.test_labels = None,
+                "data.labels" => data.labels = None,
+                "data.grayscale" => data.grayscale = None,
+                "model.channels" => model.channels = None,
+                "training.momentum" => training.momentum = None,
+                "training.nesterov" => training.nesterov = None,
+                "training.beta1" => training.beta1 = None,
+                "training.beta2" => training.beta2 = None,
+                // Written by a later version: nothing this one fills in.
+                _ => {}
+            }
+        }
+        config
+    }
+}

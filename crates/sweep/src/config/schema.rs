@@ -1,0 +1,353 @@
+//! The first stage: the experiment file's schema, as written. Every key the file may leave out
+//! is an `Option` (or has a serde default the parser fills in); [`ExperimentConfig::resolve`]
+//! turns it into the typed [`Experiment`](super::Experiment).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::locate::Origin;
+use super::resolve::DEFAULT_TEST_FRACTION;
+
+/// A whole experiment, as written in its TOML file (keys that are not `Option`s filled in with
+/// their defaults by the parser). Its hash identifies the configuration;
+/// [`resolve`](ExperimentConfig::resolve) fills in every remaining default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentConfig {
+    /// Folder name under `results/`; letters, digits, `-`, `_` and `.`.
+    pub name: String,
+    /// The experiment seed; every random stream is derived from it.
+    #[serde(default)]
+    pub seed: u64,
+    /// Number of seeds (repetitions) per noise rate and ε.
+    #[serde(default = "default_seeds")]
+    pub seeds: u64,
+    /// The data set and its split.
+    pub data: DataConfig,
+    /// The noise applied to the training (and validation) labels.
+    pub noise: NoiseConfig,
+    /// The targets compared: label-smoothing values.
+    pub targets: TargetsConfig,
+    /// The model.
+    pub model: ModelConfig,
+    /// The optimiser and training loop.
+    pub training: TrainingConfig,
+    /// The dotted keys (`training.nesterov`) the file left out and [`ExperimentConfig::resolved`]
+    /// filled in with their defaults; empty for a configuration as written. Not a key of the
+    /// experiment file: only the resolved configuration in `manifest.json` holds it, so that
+    /// [`ExperimentConfig::as_written`] can undo the resolution (run ids are hashes of the
+    /// configuration as written). Left out of the JSON when empty, so hashes of configurations as
+    /// written are those of the versions before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filled_defaults: Vec<String>,
+    /// The file the configuration was read from, for locating keys in later messages.
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+fn default_seeds() -> u64 {
+    3
+}
+
+/// Which data set, and how it is split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Where the data come from.
+    pub source: DataSource,
+    /// Share of each class held out for validation, in [0, 1): `round(validation_fraction · n_c)`
+    /// of the n_c samples of class c in the data the split is drawn from, which is the whole data
+    /// set for sources without a test split of their own (test and validation are then carved
+    /// from the same pool, so with the default shares 70% is left for training) and the source's
+    /// training set for those with one. Taken before `train_subset`.
+    #[serde(default = "default_validation_fraction")]
+    pub validation_fraction: f64,
+    /// Share of each class held out for testing, in (0, 1); default 0.2. Not allowed for sources
+    /// with their own test split (`idx`, `cifar10`, `cifar100`, and an `image-folder` with
+    /// `test_path` or with `train/` and `test/` sub-folders).
+    #[serde(default)]
+    pub test_fraction: Option<f64>,
+    /// Seed of the split; by default derived from the experiment seed.
+    #[serde(default)]
+    pub split_seed: Option<u64>,
+    /// Keep only this many training samples (stratified), for quick experiments on large sets;
+    /// at most the number of training samples there are. Default: all.
+    #[serde(default)]
+    pub train_subset: Option<usize>,
+    /// Keep only this many validation samples (stratified), so that a quick experiment does not
+    /// evaluate a large validation split every epoch; at most the number there are. Default: all.
+    /// Left out of the JSON (and so of run ids) when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_subset: Option<usize>,
+    /// `idx`, `cifar10`, `cifar100`, `image-folder`: the folder; `csv`: the file. Relative paths
+    /// are relative to the current folder.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// `image-folder`: a folder of test images (`<class>/<image>`, the same classes as `path`)
+    /// to test on instead of a share of `path`. Left out of the JSON when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_path: Option<PathBuf>,
+    /// `idx`: training images file, instead of the standard name in `path`.
+    #[serde(default)]
+    pub train_images: Option<PathBuf>,
+    /// `idx`: training labels file.
+    #[serde(default)]
+    pub train_labels: Option<PathBuf>,
+    /// `idx`: test images file.
+    #[serde(default)]
+    pub test_images: Option<PathBuf>,
+    /// `idx`: test labels file.
+    #[serde(default)]
+    pub test_labels: Option<PathBuf>,
+    /// `cifar100`: `coarse` (20 classes) or `fine` (100 classes, the default).
+    #[serde(default)]
+    pub labels: Option<Cifar100LabelsName>,
+    /// `csv`: the name of the label column.
+    #[serde(default)]
+    pub label_column: Option<String>,
+    /// `image-folder`: `[width, height]` every image is resized to.
+    #[serde(default)]
+    pub image_size: Option<[u32; 2]>,
+    /// `image-folder`: convert images to one grey channel (default false: RGB).
+    #[serde(default)]
+    pub grayscale: Option<bool>,
+    /// blobs and idx: number of classes (idx default 10).
+    #[serde(default)]
+    pub n_classes: Option<usize>,
+    /// blobs: number of features.
+    #[serde(default)]
+    pub n_features: Option<usize>,
+    /// blobs: number of samples.
+    #[serde(default)]
+    pub n_samples: Option<usize>,
+    /// blobs: spread of the class centres.
+    #[serde(default)]
+    pub separation: Option<f64>,
+}
+
+fn default_validation_fraction() -> f64 {
+    0.1
+}
+
+/// A data source name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataSource {
+    /// The bundled UCI 8×8 digits.
+    Digits,
+    /// A seeded Gaussian mixture.
+    Blobs,
+    /// MNIST-format IDX files (MNIST, Fashion-MNIST, KMNIST, EMNIST), raw or gzip.
+    Idx,
+    /// The CIFAR-10 binary version.
+    Cifar10,
+    /// The CIFAR-100 binary version.
+    Cifar100,
+    /// A CSV table with a header and a label column.
+    Csv,
+    /// `root/<class>/*.png|jpg` images.
+    ImageFolder,
+}
+
+impl DataSource {
+    /// Whether the source comes with its own test split.
+    pub fn has_test_split(self) -> bool {
+        matches!(
+            self,
+            DataSource::Idx | DataSource::Cifar10 | DataSource::Cifar100
+        )
+    }
+
+    /// The name used in the TOML file.
+    pub fn name(self) -> &'static str {
+        match self {
+            DataSource::Digits => "digits",
+            DataSource::Blobs => "blobs",
+            DataSource::Idx => "idx",
+            DataSource::Cifar10 => "cifar10",
+            DataSource::Cifar100 => "cifar100",
+            DataSource::Csv => "csv",
+            DataSource::ImageFolder => "image-folder",
+        }
+    }
+}
+
+/// Which CIFAR-100 labels to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cifar100LabelsName {
+    /// The 20 superclasses.
+    Coarse,
+    /// The 100 classes.
+    Fine,
+}
+
+impl DataConfig {
+    /// The test share in effect as far as the file tells: none for sources with their own test
+    /// split and for an image folder with `test_path`. (An image folder whose `path` holds
+    /// `train/` and `test/` sub-folders has its own split too; only the folder tells that.)
+    pub fn test_fraction(&self) -> Option<f64> {
+        if self.source.has_test_split() || self.test_path.is_some() {
+            None
+        } else {
+            Some(self.test_fraction.unwrap_or(DEFAULT_TEST_FRACTION))
+        }
+    }
+}
+
+/// The noise process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoiseConfig {
+    /// `none`, `symmetric`, `uniform` or `pair-flip`.
+    pub model: NoiseModelName,
+    /// `exact` (default) or `bernoulli`.
+    #[serde(default)]
+    pub mode: NoiseModeName,
+    /// Nominal noise rates, each in [0, 1], no duplicates.
+    pub rates: Vec<f64>,
+    /// Corrupt the validation split like the training split (default true): model selection then
+    /// sees only noisy labels, as it would in practice.
+    #[serde(default = "default_true")]
+    pub corrupt_validation: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A noise model name, as in the TOML file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoiseModelName {
+    /// No noise.
+    None,
+    /// Flip to one of the K − 1 other classes.
+    Symmetric,
+    /// Redraw from all K classes.
+    Uniform,
+    /// Flip c to c + 1 mod K.
+    PairFlip,
+}
+
+impl NoiseModelName {
+    /// The `noise` crate's model.
+    pub fn model(self) -> noise::NoiseModel {
+        match self {
+            NoiseModelName::None => noise::NoiseModel::None,
+            NoiseModelName::Symmetric => noise::NoiseModel::Symmetric,
+            NoiseModelName::Uniform => noise::NoiseModel::Uniform,
+            NoiseModelName::PairFlip => noise::NoiseModel::PairFlip,
+        }
+    }
+}
+
+/// A sampling mode name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoiseModeName {
+    /// Exact per-class counts.
+    #[default]
+    Exact,
+    /// Independent per-sample draws.
+    Bernoulli,
+}
+
+impl NoiseModeName {
+    /// The `noise` crate's mode.
+    pub fn mode(self) -> noise::NoiseMode {
+        match self {
+            NoiseModeName::Exact => noise::NoiseMode::Exact,
+            NoiseModeName::Bernoulli => noise::NoiseMode::Bernoulli,
+        }
+    }
+}
+
+/// The target settings compared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetsConfig {
+    /// Label-smoothing ε values, each in [0, 1], no duplicates; include 0 for the hard-target
+    /// baseline.
+    pub epsilons: Vec<f64>,
+}
+
+/// The model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// `logistic` or `mlp`.
+    pub kind: ModelKindName,
+    /// Hidden widths of the MLP, each ≥ 1 (only for `mlp`).
+    #[serde(default)]
+    pub hidden: Vec<usize>,
+    /// Output channels of the CNN's two convolutions, each ≥ 1 (only for `cnn`; default [16, 32]).
+    #[serde(default)]
+    pub channels: Option<[usize; 2]>,
+}
+
+/// A model name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKindName {
+    /// Logistic regression.
+    Logistic,
+    /// Multi-layer perceptron.
+    Mlp,
+    /// Two conv–ReLU–pool blocks and a linear head (image data only).
+    Cnn,
+}
+
+/// The optimiser and the training loop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingConfig {
+    /// Passes over the training split, ≥ 1.
+    pub epochs: usize,
+    /// Minibatch size, ≥ 1.
+    pub batch_size: usize,
+    /// `sgd` or `adamw`.
+    pub optimizer: OptimizerName,
+    /// Peak learning rate, > 0.
+    pub learning_rate: f64,
+    /// SGD momentum in [0, 1) (default 0.9).
+    #[serde(default)]
+    pub momentum: Option<f64>,
+    /// SGD Nesterov momentum (default false).
+    #[serde(default)]
+    pub nesterov: Option<bool>,
+    /// Weight decay ≥ 0 (SGD: L2 added to the gradient; AdamW: decoupled). Default 0.
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// AdamW β1 in [0, 1) (default 0.9).
+    #[serde(default)]
+    pub beta1: Option<f64>,
+    /// AdamW β2 in [0, 1) (default 0.999).
+    #[serde(default)]
+    pub beta2: Option<f64>,
+    /// `constant` (default) or `cosine`.
+    #[serde(default)]
+    pub schedule: ScheduleName,
+}
+
+/// An optimiser name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerName {
+    /// SGD with momentum.
+    Sgd,
+    /// AdamW.
+    Adamw,
+}
+
+/// A schedule name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScheduleName {
+    /// Constant learning rate.
+    #[default]
+    Constant,
+    /// Cosine decay to 0.
+    Cosine,
+}
