@@ -1,13 +1,13 @@
 //! Writing rows as CSV with a fixed float precision, so identical results give identical bytes.
 //!
-//! Tables with fixed columns (`runs.csv`, `epochs.csv`, `calibration.csv`, `penultimate.csv`)
-//! declare each column once, as a field of a serde struct: the header is the struct's field names
-//! (as renamed by `#[serde(rename)]`), read from its `Deserialize` impl, and rows go through the
-//! csv crate's serializer wrapped in [`SixDecimals`], which writes every float as [`format_float`]
-//! does (only in CSV: the same structs keep full precision in the JSON run records). The
-//! aggregates (`summary.csv`, `paired.csv`, `best_epsilon.csv`, `auc.csv`) implement [`CsvRow`]
-//! by hand: their columns are computed from estimates (and, for the first two, generated from the
-//! metric list), not stored as fields.
+//! Tables with fixed columns (`runs.csv`, `epochs.csv`, `calibration.csv`, `penultimate.csv`,
+//! `best_epsilon.csv`, `auc.csv`) declare each column once, as a field of a serde struct: the
+//! header is the struct's field names (as renamed by `#[serde(rename)]`), read from its
+//! `Deserialize` impl, and rows go through the csv crate's serializer wrapped in [`SixDecimals`],
+//! which writes every float as [`format_float`] does (only in CSV: the run rows keep full
+//! precision in the JSON run records). The last two write a borrowed cells struct built from the
+//! row, since some of their columns are computed from estimates. `summary.csv` and `paired.csv`
+//! implement [`CsvRow`] by hand: their columns are generated from the metric list.
 
 use std::fmt;
 use std::io::Write;

@@ -2,7 +2,11 @@
 //! area under each ε's accuracy-versus-noise curve (`auc.csv`); see docs/DEFINITIONS.md,
 //! `#best-smoothing-value` and `#area-under-the-accuracy-versus-noise-curve`.
 
-use crate::csv_out::{CsvRow, format_float, format_optional};
+use std::io::Write;
+
+use serde::{Deserialize, Serialize};
+
+use crate::csv_out::{CsvRow, SixDecimals, serde_header, serde_record};
 use crate::paired::PairedRow;
 use crate::rows::{RunRow, RunStatusLabel};
 use crate::stats::{Estimate, estimate, sorted_unique, trapezoid_area};
@@ -42,37 +46,49 @@ pub struct BestEpsilonRow {
     pub n_epsilons: usize,
 }
 
+/// The columns of `best_epsilon.csv`, each declared once: what a [`BestEpsilonRow`] writes.
+#[derive(Serialize, Deserialize)]
+struct BestEpsilonCells<'a> {
+    noise_model: &'a str,
+    noise_rate: f64,
+    criterion: &'a str,
+    best_epsilon: f64,
+    best_mean: f64,
+    hard_mean: Option<f64>,
+    gain_mean: Option<f64>,
+    gain_ci95_low: Option<f64>,
+    gain_ci95_high: Option<f64>,
+    n_pairs: Option<usize>,
+}
+
+impl BestEpsilonRow {
+    fn cells(&self) -> BestEpsilonCells<'_> {
+        BestEpsilonCells {
+            noise_model: &self.noise_model,
+            noise_rate: self.noise_rate,
+            criterion: self.criterion,
+            best_epsilon: self.best_epsilon,
+            best_mean: self.best_mean,
+            hard_mean: self.hard_mean,
+            gain_mean: self.gain.map(|g| g.mean),
+            gain_ci95_low: self.gain.and_then(|g| g.ci_low),
+            gain_ci95_high: self.gain.and_then(|g| g.ci_high),
+            n_pairs: self.gain.map(|g| g.n),
+        }
+    }
+}
+
 impl CsvRow for BestEpsilonRow {
     fn header() -> Vec<String> {
-        [
-            "noise_model",
-            "noise_rate",
-            "criterion",
-            "best_epsilon",
-            "best_mean",
-            "hard_mean",
-            "gain_mean",
-            "gain_ci95_low",
-            "gain_ci95_high",
-            "n_pairs",
-        ]
-        .map(String::from)
-        .to_vec()
+        serde_header::<BestEpsilonCells<'_>>()
     }
 
     fn record(&self) -> Vec<String> {
-        vec![
-            self.noise_model.clone(),
-            format_float(self.noise_rate),
-            self.criterion.to_string(),
-            format_float(self.best_epsilon),
-            format_float(self.best_mean),
-            format_optional(self.hard_mean),
-            format_optional(self.gain.map(|g| g.mean)),
-            format_optional(self.gain.and_then(|g| g.ci_low)),
-            format_optional(self.gain.and_then(|g| g.ci_high)),
-            self.gain.map(|g| g.n.to_string()).unwrap_or_default(),
-        ]
+        serde_record(&self.cells())
+    }
+
+    fn write_row<W: Write>(&self, writer: &mut csv::Writer<W>) -> Result<(), csv::Error> {
+        writer.serialize(SixDecimals(&self.cells()))
     }
 }
 
@@ -177,46 +193,57 @@ pub struct AucRow {
     pub gain: Option<Estimate>,
 }
 
+/// The columns of `auc.csv`, each declared once: what an [`AucRow`] writes.
+#[derive(Serialize, Deserialize)]
+struct AucCells<'a> {
+    noise_model: &'a str,
+    epsilon: f64,
+    metric: &'a str,
+    n_rates: usize,
+    rate_min: f64,
+    rate_max: f64,
+    n_seeds: usize,
+    auc_mean: f64,
+    auc_ci95_low: Option<f64>,
+    auc_ci95_high: Option<f64>,
+    mean_accuracy: f64,
+    auc_gain_mean: Option<f64>,
+    auc_gain_ci95_low: Option<f64>,
+    auc_gain_ci95_high: Option<f64>,
+}
+
+impl AucRow {
+    fn cells(&self) -> AucCells<'_> {
+        AucCells {
+            noise_model: &self.noise_model,
+            epsilon: self.epsilon,
+            metric: self.metric,
+            n_rates: self.n_rates,
+            rate_min: self.rate_min,
+            rate_max: self.rate_max,
+            n_seeds: self.auc.n,
+            auc_mean: self.auc.mean,
+            auc_ci95_low: self.auc.ci_low,
+            auc_ci95_high: self.auc.ci_high,
+            mean_accuracy: self.auc.mean / (self.rate_max - self.rate_min),
+            auc_gain_mean: self.gain.map(|g| g.mean),
+            auc_gain_ci95_low: self.gain.and_then(|g| g.ci_low),
+            auc_gain_ci95_high: self.gain.and_then(|g| g.ci_high),
+        }
+    }
+}
+
 impl CsvRow for AucRow {
     fn header() -> Vec<String> {
-        [
-            "noise_model",
-            "epsilon",
-            "metric",
-            "n_rates",
-            "rate_min",
-            "rate_max",
-            "n_seeds",
-            "auc_mean",
-            "auc_ci95_low",
-            "auc_ci95_high",
-            "mean_accuracy",
-            "auc_gain_mean",
-            "auc_gain_ci95_low",
-            "auc_gain_ci95_high",
-        ]
-        .map(String::from)
-        .to_vec()
+        serde_header::<AucCells<'_>>()
     }
 
     fn record(&self) -> Vec<String> {
-        let width = self.rate_max - self.rate_min;
-        vec![
-            self.noise_model.clone(),
-            format_float(self.epsilon),
-            self.metric.to_string(),
-            self.n_rates.to_string(),
-            format_float(self.rate_min),
-            format_float(self.rate_max),
-            self.auc.n.to_string(),
-            format_float(self.auc.mean),
-            format_optional(self.auc.ci_low),
-            format_optional(self.auc.ci_high),
-            format_float(self.auc.mean / width),
-            format_optional(self.gain.map(|g| g.mean)),
-            format_optional(self.gain.and_then(|g| g.ci_low)),
-            format_optional(self.gain.and_then(|g| g.ci_high)),
-        ]
+        serde_record(&self.cells())
+    }
+
+    fn write_row<W: Write>(&self, writer: &mut csv::Writer<W>) -> Result<(), csv::Error> {
+        writer.serialize(SixDecimals(&self.cells()))
     }
 }
 
@@ -299,6 +326,7 @@ pub fn areas_under_curves(runs: &[RunRow]) -> Vec<AucRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::csv_out::format_float;
     use crate::{paired_differences, summarise};
 
     fn run(rate: f64, seed: u64, epsilon: f64, accuracy: f64) -> RunRow {
