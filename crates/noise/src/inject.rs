@@ -1,9 +1,12 @@
-//! Applying a noise model to a set of clean labels.
+//! Applying a transition matrix to a set of clean labels: the default (non-nested) draw shared
+//! by every class-conditional noise source.
 
 use rand::seq::SliceRandom;
 use rand::{Rng, RngExt};
 
-use crate::model::{NoiseError, NoiseMode, NoiseSpec};
+use crate::error::NoiseError;
+use crate::matrix::{TransitionMatrix, check_labels, count_transitions};
+use crate::model::{NoiseMode, NoiseSpec};
 
 /// The outcome of corrupting a set of labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +20,40 @@ pub struct NoisyLabels {
 }
 
 impl NoisyLabels {
+    /// Pairs `clean` with `noisy` (same length, both in `0..n_classes`, n_classes ≥ 2): the
+    /// flipped mask and the realised transition counts, measured. Errors:
+    /// [`NoiseError::LengthMismatch`], [`NoiseError::TooFewClasses`],
+    /// [`NoiseError::LabelOutOfRange`] (index into the offending vector).
+    pub fn from_pair(
+        clean: &[usize],
+        noisy: Vec<usize>,
+        n_classes: usize,
+    ) -> Result<NoisyLabels, NoiseError> {
+        if clean.len() != noisy.len() {
+            return Err(NoiseError::LengthMismatch {
+                clean: clean.len(),
+                noisy: noisy.len(),
+            });
+        }
+        if n_classes < 2 {
+            return Err(NoiseError::TooFewClasses { n_classes });
+        }
+        check_labels(clean, n_classes)?;
+        check_labels(&noisy, n_classes)?;
+        Ok(NoisyLabels::measure(clean, noisy, n_classes))
+    }
+
+    /// [`NoisyLabels::from_pair`] for labels already checked.
+    pub(crate) fn measure(clean: &[usize], labels: Vec<usize>, n_classes: usize) -> NoisyLabels {
+        let transitions = count_transitions(clean, &labels, n_classes);
+        let flipped = clean.iter().zip(&labels).map(|(a, b)| a != b).collect();
+        NoisyLabels {
+            labels,
+            flipped,
+            transitions,
+        }
+    }
+
     /// The number of flipped samples.
     pub fn n_flipped(&self) -> usize {
         self.flipped.iter().filter(|&&flipped| flipped).count()
@@ -30,49 +67,62 @@ impl NoisyLabels {
             self.n_flipped() as f64 / self.labels.len() as f64
         }
     }
+
+    /// The realised transition matrix, [`NoisyLabels::transitions`] divided by each class's
+    /// count (identity rows for classes with no samples; [`TransitionMatrix::from_counts`]).
+    pub fn realised_matrix(&self) -> Result<TransitionMatrix, NoiseError> {
+        TransitionMatrix::from_counts(&self.transitions)
+    }
 }
 
 /// Corrupts `clean` (class indices in `0..n_classes`) under `spec`, drawing all randomness from
-/// `rng`. The same generator state gives the same result on every platform.
+/// `rng`. The same generator state gives the same result on every platform. This is
+/// [`inject_matrix`] on `spec.model.matrix(spec.rate, n_classes)`.
+///
+/// Errors, in this order: [`NoiseError::RateOutOfRange`], [`NoiseError::TooFewClasses`],
+/// [`NoiseError::PresetClassCount`], [`NoiseError::LabelOutOfRange`].
 pub fn inject<R: Rng + ?Sized>(
     clean: &[usize],
     n_classes: usize,
     spec: &NoiseSpec,
     rng: &mut R,
 ) -> Result<NoisyLabels, NoiseError> {
-    if !(0.0..=1.0).contains(&spec.rate) {
-        return Err(NoiseError::RateOutOfRange { rate: spec.rate });
-    }
-    if n_classes < 2 {
-        return Err(NoiseError::TooFewClasses { n_classes });
-    }
-    if let Some((index, &label)) = clean.iter().enumerate().find(|(_, l)| **l >= n_classes) {
-        return Err(NoiseError::LabelOutOfRange {
-            index,
-            label,
-            n_classes,
-        });
-    }
-    let matrix = spec.model.transition_matrix(spec.rate, n_classes);
+    let matrix = spec.matrix(n_classes)?;
+    inject_matrix(clean, &matrix, spec.mode, rng)
+}
+
+/// Corrupts `clean` (class indices in `0..matrix.n_classes()`) by drawing each noisy label from
+/// its clean class's row of `matrix`, in `mode` (docs/DEFINITIONS.md, `#injection-modes`):
+///
+/// - [`NoiseMode::Exact`]: exactly `min(round((1 − T[c][c])·n_c), n_c)` samples of each class c
+///   flip, chosen without replacement; their destinations are apportioned to the off-diagonal
+///   row by largest remainder, so each destination j gets the floor or the ceiling of its share.
+/// - [`NoiseMode::Bernoulli`]: each sample draws its label from its row on one uniform number.
+///
+/// The flipped samples of one rate are unrelated to those of another; see [`inject_nested`]
+/// for draws that nest across rates. Errors with [`NoiseError::LabelOutOfRange`] for a clean
+/// label outside `0..K`.
+///
+/// [`inject_nested`]: crate::inject_nested
+pub fn inject_matrix<R: Rng + ?Sized>(
+    clean: &[usize],
+    matrix: &TransitionMatrix,
+    mode: NoiseMode,
+    rng: &mut R,
+) -> Result<NoisyLabels, NoiseError> {
+    let n_classes = matrix.n_classes();
+    check_labels(clean, n_classes)?;
+    let matrix = matrix.rows();
     let mut labels = clean.to_vec();
-    match spec.mode {
-        NoiseMode::Exact => flip_exact(clean, &matrix, &mut labels, rng),
+    match mode {
+        NoiseMode::Exact => flip_exact(clean, matrix, &mut labels, rng),
         NoiseMode::Bernoulli => {
             for (label, &class) in labels.iter_mut().zip(clean) {
                 *label = draw_from_row(&matrix[class], rng.random::<f64>());
             }
         }
     }
-    let mut transitions = vec![vec![0; n_classes]; n_classes];
-    for (&from, &to) in clean.iter().zip(&labels) {
-        transitions[from][to] += 1;
-    }
-    let flipped = clean.iter().zip(&labels).map(|(a, b)| a != b).collect();
-    Ok(NoisyLabels {
-        labels,
-        flipped,
-        transitions,
-    })
+    Ok(NoisyLabels::measure(clean, labels, n_classes))
 }
 
 /// Flips exactly `round(off-diagonal mass · n_c)` samples of each class c, chosen without
@@ -87,7 +137,9 @@ fn flip_exact<R: Rng + ?Sized>(
         let mut members: Vec<usize> = (0..clean.len()).filter(|&i| clean[i] == class).collect();
         let off_diagonal = 1.0 - row[class];
         let n_flip = ((off_diagonal * members.len() as f64).round() as usize).min(members.len());
-        if n_flip == 0 {
+        // A user's row may sum to 1 − 1e-7 with nothing off the diagonal: nowhere to flip to.
+        let nowhere = row.iter().enumerate().all(|(j, &p)| j == class || p == 0.0);
+        if n_flip == 0 || nowhere {
             continue;
         }
         members.shuffle(rng);
@@ -134,7 +186,7 @@ fn apportion<R: Rng + ?Sized>(row: &[f64], class: usize, n_flip: usize, rng: &mu
 }
 
 /// The class whose cumulative probability first exceeds `u` (u in [0, 1)).
-fn draw_from_row(row: &[f64], u: f64) -> usize {
+pub(crate) fn draw_from_row(row: &[f64], u: f64) -> usize {
     let mut cumulative = 0.0;
     for (j, &p) in row.iter().enumerate() {
         cumulative += p;

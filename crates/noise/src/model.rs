@@ -2,6 +2,10 @@
 
 use std::fmt;
 
+use crate::class_map::ClassMap;
+use crate::error::NoiseError;
+use crate::matrix::TransitionMatrix;
+
 /// A named label-noise model (docs/DEFINITIONS.md, section "Noise models": `#noise-models`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NoiseModel {
@@ -15,26 +19,79 @@ pub enum NoiseModel {
     Uniform,
     /// Class c moves to c + 1 mod K: `T_ii = 1 − ρ`, `T_i,(i+1 mod K) = ρ`.
     PairFlip,
+    /// The MNIST class map of Patrini et al. (2017), [`ClassMap::MNIST_PAIRS`]: 2 → 7, 3 → 8,
+    /// 5 ↔ 6, 7 → 1 each with probability ρ, other classes clean. Needs K = 10.
+    AsymmetricMnist,
+    /// The CIFAR-10 class map of Patrini et al. (2017), [`ClassMap::CIFAR10_PAIRS`]: 9 → 1,
+    /// 2 → 0, 3 ↔ 5, 4 → 7 each with probability ρ, other classes clean. Needs K = 10.
+    AsymmetricCifar10,
 }
 
 impl NoiseModel {
     /// Every model, in the order used for listing and sorting.
-    pub const ALL: [NoiseModel; 4] = [
+    pub const ALL: [NoiseModel; 6] = [
         NoiseModel::None,
         NoiseModel::Symmetric,
         NoiseModel::Uniform,
         NoiseModel::PairFlip,
+        NoiseModel::AsymmetricMnist,
+        NoiseModel::AsymmetricCifar10,
     ];
 
     /// The name used in configuration files and CSV columns (`none`, `symmetric`, `uniform`,
-    /// `pair-flip`).
+    /// `pair-flip`, `asymmetric-mnist`, `asymmetric-cifar10`).
     pub fn name(self) -> &'static str {
         match self {
             NoiseModel::None => "none",
             NoiseModel::Symmetric => "symmetric",
             NoiseModel::Uniform => "uniform",
             NoiseModel::PairFlip => "pair-flip",
+            NoiseModel::AsymmetricMnist => "asymmetric-mnist",
+            NoiseModel::AsymmetricCifar10 => "asymmetric-cifar10",
         }
+    }
+
+    /// The number of classes the model is defined for, when it is defined for one K only (the
+    /// class-map presets: `Some(10)`); `None` when any K ≥ 2 works.
+    pub fn required_classes(self) -> Option<usize> {
+        self.class_map().map(|map| map.n_classes())
+    }
+
+    /// The class map of a preset asymmetric model; `None` for the other models.
+    pub fn class_map(self) -> Option<ClassMap> {
+        match self {
+            NoiseModel::AsymmetricMnist => Some(ClassMap::mnist()),
+            NoiseModel::AsymmetricCifar10 => Some(ClassMap::cifar10()),
+            NoiseModel::None
+            | NoiseModel::Symmetric
+            | NoiseModel::Uniform
+            | NoiseModel::PairFlip => None,
+        }
+    }
+
+    /// The validated K × K transition matrix at nominal rate `rate`; its rows are exactly those
+    /// of [`NoiseModel::transition_matrix`].
+    ///
+    /// Errors, in this order: `rate` outside [0, 1] ([`NoiseError::RateOutOfRange`]),
+    /// `n_classes < 2` ([`NoiseError::TooFewClasses`]), a preset given another K than
+    /// [`NoiseModel::required_classes`] ([`NoiseError::PresetClassCount`]).
+    pub fn matrix(self, rate: f64, n_classes: usize) -> Result<TransitionMatrix, NoiseError> {
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(NoiseError::RateOutOfRange { rate });
+        }
+        if n_classes < 2 {
+            return Err(NoiseError::TooFewClasses { n_classes });
+        }
+        if let Some(required) = self.required_classes()
+            && required != n_classes
+        {
+            return Err(NoiseError::PresetClassCount {
+                model: self.name(),
+                required,
+                n_classes,
+            });
+        }
+        TransitionMatrix::from_rows(self.transition_matrix(rate, n_classes))
     }
 
     /// Parses a name as written by [`NoiseModel::name`].
@@ -45,9 +102,22 @@ impl NoiseModel {
     }
 
     /// The K × K transition matrix at nominal rate `rate` (row = clean class, column = noisy class;
-    /// each row sums to 1).
+    /// each row sums to 1), unchecked; [`NoiseModel::matrix`] is the validated form.
+    ///
+    /// # Panics
+    /// For a class-map preset when `n_classes` is not its [`NoiseModel::required_classes`].
     pub fn transition_matrix(self, rate: f64, n_classes: usize) -> Vec<Vec<f64>> {
         let k = n_classes;
+        if let Some(map) = self.class_map() {
+            assert_eq!(
+                map.n_classes(),
+                k,
+                "noise model `{}` needs exactly {} classes",
+                self.name(),
+                map.n_classes()
+            );
+            return map.rows(rate);
+        }
         let mut matrix = vec![vec![0.0; k]; k];
         for (clean, row) in matrix.iter_mut().enumerate() {
             match self {
@@ -69,6 +139,9 @@ impl NoiseModel {
                 NoiseModel::PairFlip => {
                     row[clean] = 1.0 - rate;
                     row[(clean + 1) % k] += rate;
+                }
+                NoiseModel::AsymmetricMnist | NoiseModel::AsymmetricCifar10 => {
+                    unreachable!("class-map presets returned above")
                 }
             }
         }
@@ -116,31 +189,12 @@ pub struct NoiseSpec {
     pub mode: NoiseMode,
 }
 
-/// Why labels could not be corrupted.
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum NoiseError {
-    /// The rate is not a probability.
-    #[error("noise rate {rate} is outside [0, 1]")]
-    RateOutOfRange {
-        /// The offending rate.
-        rate: f64,
-    },
-    /// Noise needs at least two classes to flip between.
-    #[error("noise needs at least 2 classes, got {n_classes}")]
-    TooFewClasses {
-        /// The number of classes given.
-        n_classes: usize,
-    },
-    /// A clean label is not a valid class index.
-    #[error("label {label} at index {index} is outside the {n_classes} classes")]
-    LabelOutOfRange {
-        /// Position of the label in the input slice.
-        index: usize,
-        /// The offending label.
-        label: usize,
-        /// The number of classes.
-        n_classes: usize,
-    },
+impl NoiseSpec {
+    /// The validated transition matrix of `model` at `rate` for `n_classes` classes
+    /// ([`NoiseModel::matrix`]).
+    pub fn matrix(&self, n_classes: usize) -> Result<TransitionMatrix, NoiseError> {
+        self.model.matrix(self.rate, n_classes)
+    }
 }
 
 #[cfg(test)]
@@ -150,8 +204,10 @@ mod tests {
     #[test]
     fn rows_sum_to_one_for_every_model() {
         for model in NoiseModel::ALL {
+            let k = model.required_classes().unwrap_or(4);
             for rate in [0.0, 0.3, 1.0] {
-                for row in model.transition_matrix(rate, 4) {
+                assert!(model.matrix(rate, k).is_ok(), "{model} at {rate}");
+                for row in model.transition_matrix(rate, k) {
                     let sum: f64 = row.iter().sum();
                     assert!((sum - 1.0).abs() < 1e-12, "{model} at {rate}: {row:?}");
                 }
@@ -170,6 +226,38 @@ mod tests {
         let pair = NoiseModel::PairFlip.transition_matrix(0.25, 3);
         assert_eq!(pair[2], vec![0.25, 0.0, 0.75]);
         assert_eq!(pair[0], vec![0.75, 0.25, 0.0]);
+        let mnist = NoiseModel::AsymmetricMnist.transition_matrix(0.25, 10);
+        assert_eq!(mnist[5][6], 0.25);
+        assert_eq!(mnist[6][5], 0.25);
+        assert_eq!(mnist[7][7], 0.75);
+        assert_eq!(mnist[0][0], 1.0);
+        let cifar = NoiseModel::AsymmetricCifar10.transition_matrix(0.25, 10);
+        assert_eq!(cifar[4][7], 0.25);
+        assert_eq!(cifar[1][1], 1.0);
+    }
+
+    #[test]
+    fn matrix_checks_rate_classes_and_preset_size() {
+        assert_eq!(
+            NoiseModel::Symmetric.matrix(-0.1, 4),
+            Err(NoiseError::RateOutOfRange { rate: -0.1 })
+        );
+        assert_eq!(
+            NoiseModel::PairFlip.matrix(0.1, 1),
+            Err(NoiseError::TooFewClasses { n_classes: 1 })
+        );
+        let wrong_k = NoiseModel::AsymmetricCifar10.matrix(0.2, 5).unwrap_err();
+        assert_eq!(
+            wrong_k.to_string(),
+            "noise model `asymmetric-cifar10` needs exactly 10 classes, the data has 5"
+        );
+        assert_eq!(NoiseModel::AsymmetricMnist.required_classes(), Some(10));
+        assert_eq!(NoiseModel::Uniform.required_classes(), None);
+        for model in NoiseModel::ALL {
+            let k = model.required_classes().unwrap_or(7);
+            let matrix = model.matrix(0.4, k).unwrap();
+            assert_eq!(matrix.rows(), model.transition_matrix(0.4, k).as_slice());
+        }
     }
 
     #[test]
