@@ -6,14 +6,16 @@ use std::sync::Once;
 use std::time::Instant;
 
 use data::{Dataset, Split, SplitParams, Standardizer};
-use noise::{NoiseMode, NoiseModel, NoiseSpec, NoisyLabels};
+use noise::NoisyLabels;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use reporter::{CalibrationRow, EpochRow, ProjectionRow, RunRow, RunStatusLabel};
 use serde::{Deserialize, Serialize};
 use trainer::{RunOutcome, RunStatus, TrainData, TrainError, TrainParams, TrainSeeds};
 
-use crate::config::{DataFacts, Experiment, ImageFolderTest, Source as DataSource};
+use crate::config::{
+    DataFacts, Experiment, ImageFolderTest, NoiseSource, Source as DataSource, class_pairs,
+};
 use crate::grid::{RunSpec, derive_seed};
 
 /// The data set split and standardised once for every run of an experiment.
@@ -78,6 +80,7 @@ pub fn prepare_checked(
             .as_ref()
             .map_or(split.test.len(), |test| test.n_samples()),
         found_split,
+        class_names: pool.class_names.clone(),
     };
     // The experiment as it will run, every default filled in, is what is checked.
     let warnings = experiment
@@ -297,30 +300,69 @@ pub fn draw_noise(
     prepared: &PreparedData,
     noise_rate: f64,
     seed: u64,
-) -> Result<GroupNoise, noise::NoiseError> {
-    let model = experiment.noise.model;
-    let spec = NoiseSpec {
-        model,
-        rate: noise_rate,
-        mode: experiment.noise.mode,
-    };
-    let validation_spec = if experiment.noise.corrupt_validation {
-        spec
-    } else {
-        NoiseSpec {
-            model: NoiseModel::None,
-            rate: 0.0,
-            mode: NoiseMode::Exact,
-        }
-    };
-    let draw = |split: &str, data: &Dataset, spec: &NoiseSpec| {
-        let label = format!("noise-{split}|{}|{noise_rate:?}|{seed}", model.name());
+) -> anyhow::Result<GroupNoise> {
+    let settings = &experiment.noise;
+    let name = settings.name();
+    let draw = |split: &str, data: &Dataset| -> anyhow::Result<NoisyLabels> {
+        // Nested draws share one stream across the rates of a seed; otherwise every rate has
+        // its own.
+        let label = if settings.nested {
+            format!("noise-{split}|{name}|nested|{seed}")
+        } else {
+            format!("noise-{split}|{name}|{noise_rate:?}|{seed}")
+        };
         let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(experiment.seed, &label));
-        noise::inject(&data.labels, data.n_classes, spec, &mut rng)
+        let k = data.n_classes;
+        let matrix = match &settings.source {
+            NoiseSource::Instance { flip_rate_std } => {
+                // ρ = 0 is the clean baseline of the curve (a truncated normal around 0 would
+                // still flip about 8% of the labels).
+                if noise_rate == 0.0 {
+                    return Ok(NoisyLabels::from_pair(
+                        &data.labels,
+                        data.labels.clone(),
+                        k,
+                    )?);
+                }
+                let params = noise::InstanceNoiseParams {
+                    rate: noise_rate,
+                    flip_rate_std: *flip_rate_std,
+                };
+                return Ok(noise::inject_instance(
+                    &data.labels,
+                    k,
+                    &data.features,
+                    data.n_features,
+                    &params,
+                    &mut rng,
+                )?);
+            }
+            NoiseSource::Model(model) => model.matrix(noise_rate, k)?,
+            NoiseSource::Pairs(pairs) => {
+                let pairs = class_pairs(pairs, &data.class_names, k)
+                    .map_err(|(_, message)| anyhow::anyhow!("noise.pairs: {message}"))?;
+                noise::ClassMap::new(&pairs, k)?.matrix(noise_rate)?
+            }
+            NoiseSource::Matrix(matrix) => matrix.scaled(noise_rate)?,
+        };
+        Ok(if settings.nested {
+            noise::inject_nested(&data.labels, &matrix, settings.mode, &mut rng)?
+        } else {
+            noise::inject_matrix(&data.labels, &matrix, settings.mode, &mut rng)?
+        })
     };
+    let validation = &prepared.validation;
     Ok(GroupNoise {
-        train: draw("train", &prepared.train, &spec)?,
-        validation: draw("validation", &prepared.validation, &validation_spec)?,
+        train: draw("train", &prepared.train)?,
+        validation: if settings.corrupt_validation {
+            draw("validation", validation)?
+        } else {
+            NoisyLabels::from_pair(
+                &validation.labels,
+                validation.labels.clone(),
+                validation.n_classes,
+            )?
+        },
     })
 }
 
@@ -427,7 +469,7 @@ pub fn failed_record(
     RunRecord {
         run: RunRow {
             run_id: spec.run_id.clone(),
-            noise_model: experiment.noise.model.name().to_string(),
+            noise_model: experiment.noise.name().to_string(),
             noise_rate: spec.noise_rate,
             seed: spec.seed,
             epsilon: spec.epsilon,
@@ -498,7 +540,7 @@ fn rows(
     noise: &GroupNoise,
     outcome: &RunOutcome,
 ) -> (RunRow, Vec<EpochRow>) {
-    let noise_model = experiment.noise.model.name().to_string();
+    let noise_model = experiment.noise.name().to_string();
     let epochs: Vec<EpochRow> = outcome
         .epochs
         .iter()
@@ -600,7 +642,7 @@ learning_rate = 0.1
 
     #[test]
     fn noise_is_drawn_per_group_and_never_touches_the_test_split() {
-        let experiment = parse(CONFIG, "t.toml").unwrap().resolve();
+        let experiment = parse(CONFIG, "t.toml").unwrap().resolve().unwrap();
         let prepared = prepare_data(&experiment).unwrap();
         let a = draw_noise(&experiment, &prepared, 0.5, 1).unwrap();
         let b = draw_noise(&experiment, &prepared, 0.5, 1).unwrap();
@@ -643,7 +685,7 @@ learning_rate = 0.1
             "train_subset = 40\nvalidation_subset = 6\n",
         ] {
             let text = CONFIG.replace("n_samples = 120\n", &format!("n_samples = 120\n{extra}"));
-            let experiment = parse(&text, "t.toml").unwrap().resolve();
+            let experiment = parse(&text, "t.toml").unwrap().resolve().unwrap();
             let prepared = prepare_data(&experiment).unwrap();
             // The splits as copies of the pool's rows, standardised with the training statistics.
             let pool = load_source(&experiment).unwrap().pool;
@@ -732,7 +774,7 @@ learning_rate = 0.1
 
     #[test]
     fn paired_runs_differ_only_in_epsilon() {
-        let experiment = parse(CONFIG, "t.toml").unwrap().resolve();
+        let experiment = parse(CONFIG, "t.toml").unwrap().resolve().unwrap();
         let prepared = prepare_data(&experiment).unwrap();
         let specs = expand(&experiment);
         // Grid order: rate 0.5, seed 1 holds runs 6 (ε = 0) and 7 (ε = 0.4).
@@ -753,5 +795,91 @@ learning_rate = 0.1
                 .unwrap()
                 .epochs
         );
+    }
+
+    /// The digits with `noise` as the `[noise]` table.
+    fn digits_with(noise: &str) -> Experiment {
+        let text = CONFIG
+            .replace(
+                "source = \"blobs\"\nn_classes = 3\nn_samples = 120",
+                "source = \"digits\"",
+            )
+            .replace("model = \"symmetric\"\nrates = [0.0, 0.5]", noise);
+        parse(&text, "t.toml").unwrap().resolve().unwrap()
+    }
+
+    #[test]
+    fn every_noise_model_draws_its_defining_labels_on_the_digits() {
+        let flips = |noise: &GroupNoise| -> Vec<(usize, usize)> {
+            noise
+                .train
+                .transitions
+                .iter()
+                .enumerate()
+                .flat_map(|(c, row)| {
+                    row.iter()
+                        .enumerate()
+                        .filter(move |&(j, &n)| j != c && n > 0)
+                        .map(move |(j, _)| (c, j))
+                })
+                .collect()
+        };
+        // The MNIST preset sends 2→7, 3→8, 5↔6, 7→1 and nothing else; by name, pairs do the same.
+        for noise in [
+            "model = \"asymmetric\"\npreset = \"mnist\"\nrates = [0.2, 0.4]\nnested = true",
+            "model = \"asymmetric\"\npairs = [[\"2\", \"7\"], [3, 8], [5, 6], [6, 5], [7, 1]]\nrates = [0.2, 0.4]\nnested = true",
+        ] {
+            let experiment = digits_with(noise);
+            let prepared = prepare_data(&experiment).unwrap();
+            let low = draw_noise(&experiment, &prepared, 0.2, 0).unwrap();
+            let high = draw_noise(&experiment, &prepared, 0.4, 0).unwrap();
+            assert_eq!(
+                flips(&high),
+                [(2, 7), (3, 8), (5, 6), (6, 5), (7, 1)],
+                "{noise}"
+            );
+            // Nested: every sample flipped at 0.2 is flipped, to the same label, at 0.4.
+            for (i, &flipped) in low.train.flipped.iter().enumerate() {
+                if flipped {
+                    assert!(high.train.flipped[i]);
+                    assert_eq!(low.train.labels[i], high.train.labels[i]);
+                }
+            }
+            assert!(low.train.n_flipped() < high.train.n_flipped());
+        }
+        // A matrix at scale 1 is realised exactly in count mode.
+        let experiment = digits_with(
+            "model = \"matrix\"\nmatrix_file = \"../../experiments/matrices/digits.csv\"\nrates = [1.0]",
+        );
+        let prepared = prepare_data(&experiment).unwrap();
+        let noise = draw_noise(&experiment, &prepared, 1.0, 0).unwrap();
+        let NoiseSource::Matrix(matrix) = &experiment.noise.source else {
+            panic!("a matrix source");
+        };
+        for (c, row) in noise.train.transitions.iter().enumerate() {
+            let n: usize = row.iter().sum();
+            let kept = (n as f64 - (n as f64 * (1.0 - matrix.row(c)[c])).round()) as usize;
+            assert_eq!(row[c], kept, "class {c}");
+        }
+        // Instance-dependent noise: ρ = 0 is clean; at ρ = 0.3 no flip lands on the clean class
+        // (every flip changes the label) and the realised rate is near ρ.
+        let experiment = digits_with("model = \"instance\"\nrates = [0.0, 0.3]");
+        let prepared = prepare_data(&experiment).unwrap();
+        assert_eq!(
+            draw_noise(&experiment, &prepared, 0.0, 0)
+                .unwrap()
+                .train
+                .n_flipped(),
+            0
+        );
+        let noise = draw_noise(&experiment, &prepared, 0.3, 0).unwrap();
+        assert!(
+            (noise.train.realised_rate() - 0.3).abs() < 0.04,
+            "{}",
+            noise.train.realised_rate()
+        );
+        for (i, &flipped) in noise.train.flipped.iter().enumerate() {
+            assert_eq!(flipped, noise.train.labels[i] != prepared.train.labels[i]);
+        }
     }
 }

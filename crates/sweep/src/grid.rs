@@ -9,7 +9,8 @@ use serde::Serialize;
 pub use crate::hashing::{derive_seed, hex_digest};
 
 use crate::config::{
-    DataConfig, Experiment, ModelConfig, NoiseModeName, NoiseModelName, TrainingConfig,
+    ClassRef, DataConfig, Experiment, ModelConfig, NoiseModeName, NoiseModelName, NoiseSource,
+    PresetName, TrainingConfig,
 };
 
 /// Bumped whenever the meaning of a run's results changes for the same settings (training loop,
@@ -41,6 +42,19 @@ struct RunSettings<'a> {
     noise_model: NoiseModelName,
     noise_mode: NoiseModeName,
     corrupt_validation: bool,
+    /// The model-specific noise settings, each left out when not given, so the ids of grids of
+    /// the first four models are those of the versions before these settings existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    noise_preset: Option<PresetName>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    noise_pairs: Option<&'a Vec<[ClassRef; 2]>>,
+    /// The matrix itself (also when read from `matrix_file`), so a changed file changes the ids.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    noise_matrix: Option<&'a [Vec<f64>]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flip_rate_std: Option<f64>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    nested: bool,
     noise_rate: f64,
     seed: u64,
     epsilon: f64,
@@ -93,8 +107,17 @@ impl Shard {
 /// folders merge whichever form their manifest holds.
 pub fn expand(experiment: &Experiment) -> Vec<RunSpec> {
     let config = experiment.written();
+    let noise = &experiment.noise;
+    let noise_matrix = match &noise.source {
+        NoiseSource::Matrix(matrix) => Some(matrix.rows()),
+        _ => None,
+    };
+    let flip_rate_std = match noise.source {
+        NoiseSource::Instance { flip_rate_std } => Some(flip_rate_std),
+        _ => None,
+    };
     let mut runs = Vec::new();
-    for &noise_rate in &config.noise.rates {
+    for &noise_rate in &noise.rates {
         for seed in 0..config.seeds {
             for &epsilon in &config.targets.epsilons {
                 let settings = RunSettings {
@@ -104,6 +127,11 @@ pub fn expand(experiment: &Experiment) -> Vec<RunSpec> {
                     noise_model: config.noise.model,
                     noise_mode: config.noise.mode,
                     corrupt_validation: config.noise.corrupt_validation,
+                    noise_preset: config.noise.preset,
+                    noise_pairs: config.noise.pairs.as_ref(),
+                    noise_matrix,
+                    flip_rate_std,
+                    nested: noise.nested,
                     noise_rate,
                     seed,
                     epsilon,
@@ -149,7 +177,7 @@ learning_rate = 0.1
     #[test]
     fn grid_is_rates_then_seeds_then_epsilons_with_distinct_stable_ids() {
         let config = parse(CONFIG, "t.toml").unwrap();
-        let runs = expand(&config.resolve());
+        let runs = expand(&config.resolve().unwrap());
         assert_eq!(runs.len(), 2 * 2 * 3);
         assert_eq!(
             (runs[4].noise_rate, runs[4].seed, runs[4].epsilon),
@@ -165,10 +193,10 @@ learning_rate = 0.1
         assert_eq!(ids.len(), runs.len());
         // Renaming the experiment keeps ids; changing a training setting changes all of them.
         let renamed = parse(&CONFIG.replace("name = \"t\"", "name = \"u\""), "t.toml").unwrap();
-        assert_eq!(expand(&renamed.resolve()), runs);
+        assert_eq!(expand(&renamed.resolve().unwrap()), runs);
         let changed = parse(&CONFIG.replace("epochs = 1", "epochs = 2"), "t.toml").unwrap();
         assert!(
-            expand(&changed.resolve())
+            expand(&changed.resolve().unwrap())
                 .iter()
                 .zip(&runs)
                 .all(|(a, b)| a.run_id != b.run_id)
@@ -178,14 +206,14 @@ learning_rate = 0.1
     #[test]
     fn a_resolved_configuration_keeps_the_run_ids_of_the_file() {
         let config = parse(CONFIG, "t.toml").unwrap();
-        let runs = expand(&config.resolve());
+        let runs = expand(&config.resolve().unwrap());
         let resolved = config.resolved();
         assert!(!resolved.filled_defaults.is_empty());
-        assert_eq!(expand(&resolved.resolve()), runs);
+        assert_eq!(expand(&resolved.resolve().unwrap()), runs);
         // Read back from the JSON of a manifest, as `sweep merge` does.
         let read: ExperimentConfig =
             serde_json::from_value(serde_json::to_value(&resolved).unwrap()).unwrap();
-        assert_eq!(expand(&read.resolve()), runs);
+        assert_eq!(expand(&read.resolve().unwrap()), runs);
         // The same defaults written out in the file are other settings as written: other ids,
         // as before resolution existed.
         let explicit = parse(
@@ -196,10 +224,13 @@ learning_rate = 0.1
             "t.toml",
         )
         .unwrap();
-        assert_ne!(expand(&explicit.resolve())[0].run_id, runs[0].run_id);
+        assert_ne!(
+            expand(&explicit.resolve().unwrap())[0].run_id,
+            runs[0].run_id
+        );
         assert_eq!(
-            expand(&explicit.resolved().resolve()),
-            expand(&explicit.resolve())
+            expand(&explicit.resolved().resolve().unwrap()),
+            expand(&explicit.resolve().unwrap())
         );
         // Pinned: a change to what is hashed would retrain every finished run.
         assert_eq!(runs[0].run_id, FIRST_RUN_ID);

@@ -236,7 +236,7 @@ fn main() -> ExitCode {
 }
 
 fn check_command(config_path: &Path) -> Result<Outcome> {
-    let experiment = config::load(config_path)?.resolve();
+    let experiment = config::load(config_path)?.resolve()?;
     let prepared = experiment::prepare_data(&experiment).map_err(run::DataInputError)?;
     outln!(
         "{}: valid; {} ({} × {} × {} ε); data: {} training, {} validation, {} test samples, {} features, {} classes",
@@ -316,7 +316,7 @@ fn run_command(args: RunArgs) -> Result<Outcome> {
         )
         .into());
     };
-    let experiment = config::load(&config_path)?.resolve();
+    let experiment = config::load(&config_path)?.resolve()?;
     let jobs = args.jobs.map(usize::from).unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -374,7 +374,7 @@ fn configure_inner_threads(jobs: usize) -> usize {
 }
 
 fn list_command(config_path: &Path) -> Result<Outcome> {
-    let experiment = config::load(config_path)?.resolve();
+    let experiment = config::load(config_path)?.resolve()?;
     let mut lines = vec!["index,run_id,noise_model,noise_rate,seed,epsilon".to_string()];
     lines.extend(grid::expand(&experiment).into_iter().map(|spec| {
         format!(

@@ -89,7 +89,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
         }
     }
 
-    let specs = expand(&config.resolve());
+    let specs = expand(&config.resolve()?);
     let folders: Vec<ResultsDir> = inputs.iter().map(|dir| ResultsDir::new(dir)).collect();
     let mut records: Vec<RunRecord> = Vec::new();
     for spec in &specs {

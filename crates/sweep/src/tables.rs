@@ -131,11 +131,11 @@ impl RunIdentity {
                     .get("config")
                     .cloned()
                     .ok_or_else(|| anyhow::anyhow!("no `config`"))?;
-                Ok(serde_json::from_value::<ExperimentConfig>(config)?)
+                Ok(serde_json::from_value::<ExperimentConfig>(config)?.resolve()?)
             });
         match config {
-            Ok(config) => {
-                let ids = crate::grid::expand(&config.resolve())
+            Ok(experiment) => {
+                let ids = crate::grid::expand(&experiment)
                     .into_iter()
                     .map(|spec| {
                         let key = (
@@ -146,7 +146,7 @@ impl RunIdentity {
                         (key, spec.run_id)
                     })
                     .collect();
-                let model = config.noise.model.model().name().to_string();
+                let model = experiment.noise.name().to_string();
                 RunIdentity {
                     grid: Some((model, ids)),
                 }

@@ -21,6 +21,8 @@ pub struct DataFacts {
     /// For an image folder that ships its own split (`path/train` and `path/test`, or
     /// `path/training_set` and `path/test_set`): those two folders.
     pub found_split: Option<data::ImageFolderSplit>,
+    /// The class names, by class index.
+    pub class_names: Vec<String>,
 }
 
 impl ExperimentConfig {
@@ -169,7 +171,14 @@ impl ExperimentConfig {
                 NoiseModelName::Uniform => format!(
                     "ρ = {rate} ≥ 1: under uniform noise every label is then redrawn from all K = {k} classes alike, so the noisy label is no longer the most likely one and carries no label information"
                 ),
-                NoiseModelName::None => continue,
+                NoiseModelName::Asymmetric => format!(
+                    "ρ = {rate} ≥ 1/2: under asymmetric noise each mapped class c is then labelled as its destination (probability ρ) at least as often as c (1 − ρ), so the noisy label is no longer the most likely one"
+                ),
+                NoiseModelName::Instance => format!(
+                    "ρ = {rate} ≥ 1/2: under instance-dependent noise the per-sample flip rates are drawn around ρ, so about half of the samples or more then have a flip rate of at least 1/2, at which their noisy label can be as likely as the clean one"
+                ),
+                // Each row of a matrix is checked at each rate with the matrix.
+                NoiseModelName::None | NoiseModelName::Matrix => continue,
             };
             found.push((format!("noise.rates[{index}]"), reason));
         }
@@ -207,7 +216,8 @@ impl ExperimentConfig {
 /// `1 − ρ + ρ/K` against `ρ/K` gives 1. `None` for no noise.
 fn degenerate_rate(model: NoiseModelName, k: usize) -> Option<f64> {
     match model {
-        NoiseModelName::None => None,
+        NoiseModelName::None | NoiseModelName::Matrix => None,
+        NoiseModelName::Asymmetric | NoiseModelName::Instance => Some(0.5),
         NoiseModelName::Symmetric => Some((k.max(2) - 1) as f64 / k.max(2) as f64),
         NoiseModelName::PairFlip => Some(0.5),
         NoiseModelName::Uniform => Some(1.0),

@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use super::schema::{
-    Cifar100LabelsName, DataSource, ExperimentConfig, ModelKindName, OptimizerName, ScheduleName,
+    Cifar100LabelsName, ClassRef, DataSource, ExperimentConfig, ModelKindName, NoiseModelName,
+    OptimizerName, PresetName, ScheduleName,
 };
 use super::{ConfigError, DataFacts};
 use crate::hashing::derive_seed;
@@ -158,14 +159,44 @@ impl Source {
 /// The noise process.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NoiseSettings {
-    /// The noise model.
-    pub model: noise::NoiseModel,
+    /// The noise model's name, as in the file.
+    pub model: NoiseModelName,
+    /// What the noisy labels are drawn from.
+    pub source: NoiseSource,
     /// Exact counts or per-sample draws.
     pub mode: noise::NoiseMode,
-    /// Nominal noise rates, in file order.
+    /// Nominal noise rates, in file order (for `matrix` without rates: the single rate 1, the
+    /// matrix as given).
     pub rates: Vec<f64>,
     /// Whether the validation split is corrupted like the training split.
     pub corrupt_validation: bool,
+    /// Whether every rate of one seed is drawn from one stream, so flipped sets nest.
+    pub nested: bool,
+}
+
+impl NoiseSettings {
+    /// The noise model's name: the `noise_model` column.
+    pub fn name(&self) -> &'static str {
+        self.model.name()
+    }
+}
+
+/// What a group's noisy labels are drawn from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NoiseSource {
+    /// A built-in model of the `noise` crate: none, symmetric, uniform, pair-flip, or an
+    /// asymmetric preset.
+    Model(noise::NoiseModel),
+    /// An asymmetric class map given as `[clean, noisy]` pairs; names are looked up in the
+    /// data's class names when the noise is drawn.
+    Pairs(Vec<[ClassRef; 2]>),
+    /// A transition matrix, its off-diagonal mass scaled by each rate.
+    Matrix(noise::TransitionMatrix),
+    /// Instance-dependent noise with this σ of the per-sample flip rates.
+    Instance {
+        /// σ of the truncated normal the flip rates are drawn from.
+        flip_rate_std: f64,
+    },
 }
 
 /// The optimiser and the training loop.
@@ -196,7 +227,118 @@ impl Experiment {
     /// The checks that need the data ([`ExperimentConfig::check_data`]) of this experiment, with
     /// every default filled in; the warnings, or every problem found.
     pub fn check_data(&self, facts: &DataFacts) -> Result<Vec<String>, ConfigError> {
-        self.resolved.check_data(facts)
+        let noise = self.noise_problems(facts);
+        match self.resolved.check_data(facts) {
+            Err(mut error) => {
+                error.problems.extend(self.resolved.located(noise).problems);
+                Err(error)
+            }
+            Ok(_) if !noise.is_empty() => Err(self.resolved.located(noise)),
+            Ok(mut warnings) => {
+                let degenerate = self.degenerate_matrix_rows(facts.n_classes);
+                warnings.extend(
+                    self.resolved
+                        .located(degenerate)
+                        .to_string()
+                        .lines()
+                        .map(String::from),
+                );
+                Ok(warnings)
+            }
+        }
+    }
+
+    /// Noise settings that do not fit the data: a preset on a data set that is not 10-class,
+    /// pairs naming classes the data do not have, a matrix of another size.
+    fn noise_problems(&self, facts: &DataFacts) -> Vec<(String, String)> {
+        let k = facts.n_classes;
+        let mut problems = Vec::new();
+        match &self.noise.source {
+            NoiseSource::Model(model) => {
+                if let Some(required) = model.required_classes()
+                    && required != k
+                {
+                    problems.push((
+                        "noise.preset".to_string(),
+                        format!(
+                            "the {} class map is for {required}-class data; the {} data have {k} classes",
+                            self.resolved.noise.preset.map_or("preset", PresetName::name),
+                            self.data.source.name()
+                        ),
+                    ));
+                }
+            }
+            NoiseSource::Pairs(pairs) if k >= 2 => {
+                match class_pairs(pairs, &facts.class_names, k) {
+                    Err((index, message)) => {
+                        problems.push((format!("noise.pairs[{index}]"), message))
+                    }
+                    Ok(indices) => {
+                        if let Err(error) = noise::ClassMap::new(&indices, k) {
+                            problems.push(("noise.pairs".to_string(), error.to_string()));
+                        }
+                    }
+                }
+            }
+            NoiseSource::Matrix(matrix) if matrix.n_classes() != k => {
+                let key = if self.resolved.noise.matrix_file.is_some() {
+                    "noise.matrix_file"
+                } else {
+                    "noise.matrix"
+                };
+                let n = matrix.n_classes();
+                problems.push((
+                    key.to_string(),
+                    format!(
+                        "the matrix is {n}×{n}; the {} data have {k} classes, so it must be {k}×{k}",
+                        self.data.source.name()
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        problems
+    }
+
+    /// For a `matrix` model, the rates at which a row no longer keeps its clean class the most
+    /// likely label, as (key, reason).
+    fn degenerate_matrix_rows(&self, n_classes: usize) -> Vec<(String, String)> {
+        let NoiseSource::Matrix(matrix) = &self.noise.source else {
+            return Vec::new();
+        };
+        let mut found = Vec::new();
+        for (index, &rate) in self.noise.rates.iter().enumerate() {
+            let Ok(scaled) = matrix.scaled(rate) else {
+                continue;
+            };
+            let failing: Vec<String> = (0..n_classes.min(scaled.n_classes()))
+                .filter(|&c| {
+                    let row = scaled.row(c);
+                    row.iter()
+                        .enumerate()
+                        .any(|(j, &p)| j != c && p >= row[c] - 1e-12)
+                })
+                .map(|c| c.to_string())
+                .collect();
+            if failing.is_empty() {
+                continue;
+            }
+            let key = if self.resolved.noise.rates.is_empty() {
+                "noise.matrix".to_string()
+            } else {
+                format!("noise.rates[{index}]")
+            };
+            found.push((
+                key,
+                format!(
+                    "ρ = {rate}: in the row{} of clean class{} {} another class is at least as likely as the clean one, so for those classes the noisy label is no longer the most likely one",
+                    if failing.len() == 1 { "" } else { "s" },
+                    if failing.len() == 1 { "" } else { "es" },
+                    failing.join(", ")
+                ),
+            ));
+        }
+        found
     }
 
     /// The model as the report names it: "logistic regression", "MLP 64-32", "CNN 16-32".
@@ -248,10 +390,14 @@ impl ExperimentConfig {
     ///
     /// An image folder is looked at (whether `path` holds `train/` and `test/`), and the
     /// standard idx files are looked for, so the result depends on the files present.
-    pub fn resolve(&self) -> Experiment {
+    ///
+    /// A resolved configuration (a manifest's) resolves to the same experiment: what it filled
+    /// in is kept, not looked up again. Fails only when `noise.matrix_file` cannot be read or
+    /// holds no valid matrix.
+    pub fn resolve(&self) -> Result<Experiment, ConfigError> {
         let written = self.as_written();
-        let mut config = written.clone();
-        let mut filled = Vec::new();
+        let mut config = self.clone();
+        let mut filled = std::mem::take(&mut config.filled_defaults);
         let experiment_seed = config.seed;
         let data = &mut config.data;
         let path = data.path.clone().unwrap_or_default();
@@ -447,14 +593,9 @@ impl ExperimentConfig {
                 ScheduleName::Cosine => trainer::Schedule::Cosine,
             },
         };
-        let noise = NoiseSettings {
-            model: config.noise.model.model(),
-            mode: config.noise.mode.mode(),
-            rates: config.noise.rates.clone(),
-            corrupt_validation: config.noise.corrupt_validation,
-        };
+        let noise = self.noise_settings(&mut config, &mut filled)?;
         config.filled_defaults = filled;
-        Experiment {
+        Ok(Experiment {
             name: config.name.clone(),
             seed: config.seed,
             seeds: config.seeds,
@@ -465,14 +606,83 @@ impl ExperimentConfig {
             training,
             written,
             resolved: config,
+        })
+    }
+
+    /// The typed noise settings of `config` (this configuration, being resolved): the matrix of
+    /// `noise.matrix_file` is read and recorded as `noise.matrix`.
+    fn noise_settings(
+        &self,
+        config: &mut ExperimentConfig,
+        filled: &mut Vec<String>,
+    ) -> Result<NoiseSettings, ConfigError> {
+        let noise_config = &mut config.noise;
+        if noise_config.matrix.is_none()
+            && let Some(file) = &noise_config.matrix_file
+        {
+            let problem = |message: String| {
+                self.located(vec![(
+                    "noise.matrix_file".to_string(),
+                    format!("{}: {message}", file.display()),
+                )])
+            };
+            let text = std::fs::read_to_string(file)
+                .map_err(|error| problem(format!("cannot read it ({error})")))?;
+            let matrix = noise::TransitionMatrix::from_csv_str(&text)
+                .map_err(|error| problem(error.to_string()))?;
+            noise_config.matrix = Some(matrix.into_rows());
+            filled.push("noise.matrix".into());
         }
+        let source = match noise_config.model {
+            NoiseModelName::None => NoiseSource::Model(noise::NoiseModel::None),
+            NoiseModelName::Symmetric => NoiseSource::Model(noise::NoiseModel::Symmetric),
+            NoiseModelName::Uniform => NoiseSource::Model(noise::NoiseModel::Uniform),
+            NoiseModelName::PairFlip => NoiseSource::Model(noise::NoiseModel::PairFlip),
+            NoiseModelName::Asymmetric => match (noise_config.preset, &noise_config.pairs) {
+                (Some(PresetName::Mnist), _) => {
+                    NoiseSource::Model(noise::NoiseModel::AsymmetricMnist)
+                }
+                (Some(PresetName::Cifar10), _) => {
+                    NoiseSource::Model(noise::NoiseModel::AsymmetricCifar10)
+                }
+                (None, pairs) => NoiseSource::Pairs(pairs.clone().unwrap_or_default()),
+            },
+            NoiseModelName::Matrix => {
+                let rows = noise_config.matrix.clone().unwrap_or_default();
+                NoiseSource::Matrix(noise::TransitionMatrix::from_rows(rows).map_err(|error| {
+                    self.located(vec![("noise.matrix".to_string(), error.to_string())])
+                })?)
+            }
+            NoiseModelName::Instance => NoiseSource::Instance {
+                flip_rate_std: fill(
+                    &mut noise_config.flip_rate_std,
+                    noise::InstanceNoiseParams::PUBLIC_FLIP_RATE_STD,
+                    "noise.flip_rate_std",
+                    filled,
+                ),
+            },
+        };
+        let rates = if noise_config.model == NoiseModelName::Matrix && noise_config.rates.is_empty()
+        {
+            vec![1.0]
+        } else {
+            noise_config.rates.clone()
+        };
+        Ok(NoiseSettings {
+            model: noise_config.model,
+            source,
+            mode: noise_config.mode.mode(),
+            rates,
+            corrupt_validation: noise_config.corrupt_validation,
+            nested: noise_config.nested,
+        })
     }
 
     /// The configuration with every default filled in, as `manifest.json` records it
     /// ([`Experiment::resolved`] of [`resolve`](ExperimentConfig::resolve)).
     #[cfg(test)]
     pub fn resolved(&self) -> ExperimentConfig {
-        self.resolve().resolved
+        self.resolve().expect("a resolvable configuration").resolved
     }
 
     /// The configuration as its file wrote it: [`resolved`](ExperimentConfig::resolved) undone,
@@ -481,8 +691,12 @@ impl ExperimentConfig {
     pub fn as_written(&self) -> ExperimentConfig {
         let mut config = self.clone();
         for key in std::mem::take(&mut config.filled_defaults) {
-            let (data, model, training) =
-                (&mut config.data, &mut config.model, &mut config.training);
+            let (data, noise, model, training) = (
+                &mut config.data,
+                &mut config.noise,
+                &mut config.model,
+                &mut config.training,
+            );
             match key.as_str() {
                 "data.test_fraction" => data.test_fraction = None,
                 "data.split_seed" => data.split_seed = None,
@@ -496,6 +710,8 @@ impl ExperimentConfig {
                 "data.test_labels" => data.test_labels = None,
                 "data.labels" => data.labels = None,
                 "data.grayscale" => data.grayscale = None,
+                "noise.matrix" => noise.matrix = None,
+                "noise.flip_rate_std" => noise.flip_rate_std = None,
                 "model.channels" => model.channels = None,
                 "training.momentum" => training.momentum = None,
                 "training.nesterov" => training.nesterov = None,
@@ -507,4 +723,46 @@ impl ExperimentConfig {
         }
         config
     }
+}
+
+/// The `[clean, noisy]` pairs of an asymmetric class map as class indices, names looked up in
+/// `class_names` (the data's, index = class). On failure, the index of the first pair that
+/// names no class of the data and why.
+pub fn class_pairs(
+    pairs: &[[ClassRef; 2]],
+    class_names: &[String],
+    n_classes: usize,
+) -> Result<Vec<(usize, usize)>, (usize, String)> {
+    let index = |class: &ClassRef| match class {
+        ClassRef::Index(index) if *index < n_classes => Ok(*index),
+        ClassRef::Index(index) => Err(format!(
+            "class {index} is not a class of the data, which has {n_classes} (0 to {})",
+            n_classes - 1
+        )),
+        ClassRef::Name(name) => class_names
+            .iter()
+            .position(|known| known == name)
+            .ok_or_else(|| {
+                let shown: Vec<&str> = class_names.iter().take(12).map(String::as_str).collect();
+                format!(
+                    "no class of the data is named \"{name}\"; its classes are {}{}",
+                    shown.join(", "),
+                    if class_names.len() > shown.len() {
+                        ", …"
+                    } else {
+                        ""
+                    }
+                )
+            }),
+    };
+    pairs
+        .iter()
+        .enumerate()
+        .map(|(position, [clean, noisy])| {
+            Ok((
+                index(clean).map_err(|message| (position, message))?,
+                index(noisy).map_err(|message| (position, message))?,
+            ))
+        })
+        .collect()
 }

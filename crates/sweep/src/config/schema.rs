@@ -200,21 +200,88 @@ impl DataConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NoiseConfig {
-    /// `none`, `symmetric`, `uniform` or `pair-flip`.
+    /// `none`, `symmetric`, `uniform`, `pair-flip`, `asymmetric`, `matrix` or `instance`.
     pub model: NoiseModelName,
     /// `exact` (default) or `bernoulli`.
     #[serde(default)]
     pub mode: NoiseModeName,
-    /// Nominal noise rates, each in [0, 1], no duplicates.
+    /// Nominal noise rates, each in [0, 1], no duplicates. Required, except for `matrix`, where
+    /// leaving it out uses the matrix as given (the single rate 1).
+    #[serde(default)]
     pub rates: Vec<f64>,
     /// Corrupt the validation split like the training split (default true): model selection then
     /// sees only noisy labels, as it would in practice.
     #[serde(default = "default_true")]
     pub corrupt_validation: bool,
+    /// `asymmetric`: a built-in class map, `mnist` or `cifar10`. Left out of the JSON (and so of
+    /// run ids) when not given, as are the other model-specific keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<PresetName>,
+    /// `asymmetric`: the class map as `[clean, noisy]` pairs, by class index or by class name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pairs: Option<Vec<[ClassRef; 2]>>,
+    /// `matrix`: the K × K row-stochastic matrix `T[clean][noisy]`, row by row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matrix: Option<Vec<Vec<f64>>>,
+    /// `matrix`: a CSV file holding the matrix (one row per line, no header), instead of
+    /// `matrix`. Relative paths are relative to the current folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matrix_file: Option<PathBuf>,
+    /// `instance`: σ of the normal the per-sample flip rates are drawn from (default 0.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flip_rate_std: Option<f64>,
+    /// Draw the noise of every rate of one seed from one stream, so that the samples flipped at
+    /// a lower rate are a subset of those flipped at a higher one (default false; not for
+    /// `instance`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub nested: bool,
 }
 
 fn default_true() -> bool {
     true
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// A built-in asymmetric class map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PresetName {
+    /// 2→7, 3→8, 5↔6, 7→1 (Patrini et al. 2017).
+    Mnist,
+    /// truck→automobile, bird→airplane, cat↔dog, deer→horse (Patrini et al. 2017).
+    Cifar10,
+}
+
+impl PresetName {
+    /// The name in the experiment file.
+    pub fn name(self) -> &'static str {
+        match self {
+            PresetName::Mnist => "mnist",
+            PresetName::Cifar10 => "cifar10",
+        }
+    }
+}
+
+/// A class named in the experiment file: by its index or by its name in the data set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ClassRef {
+    /// The 0-based class index.
+    Index(usize),
+    /// The class name (a folder name, a CIFAR class name, a CSV label).
+    Name(String),
+}
+
+impl std::fmt::Display for ClassRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClassRef::Index(index) => write!(f, "{index}"),
+            ClassRef::Name(name) => write!(f, "\"{name}\""),
+        }
+    }
 }
 
 /// A noise model name, as in the TOML file.
@@ -229,16 +296,25 @@ pub enum NoiseModelName {
     Uniform,
     /// Flip c to c + 1 mod K.
     PairFlip,
+    /// Flip each mapped class to its destination (a preset or the file's pairs).
+    Asymmetric,
+    /// A given transition matrix, its off-diagonal mass scaled by the rate.
+    Matrix,
+    /// Instance-dependent noise (Xia et al. 2020).
+    Instance,
 }
 
 impl NoiseModelName {
-    /// The `noise` crate's model.
-    pub fn model(self) -> noise::NoiseModel {
+    /// The name used in the experiment file and in the `noise_model` column.
+    pub fn name(self) -> &'static str {
         match self {
-            NoiseModelName::None => noise::NoiseModel::None,
-            NoiseModelName::Symmetric => noise::NoiseModel::Symmetric,
-            NoiseModelName::Uniform => noise::NoiseModel::Uniform,
-            NoiseModelName::PairFlip => noise::NoiseModel::PairFlip,
+            NoiseModelName::None => "none",
+            NoiseModelName::Symmetric => "symmetric",
+            NoiseModelName::Uniform => "uniform",
+            NoiseModelName::PairFlip => "pair-flip",
+            NoiseModelName::Asymmetric => "asymmetric",
+            NoiseModelName::Matrix => "matrix",
+            NoiseModelName::Instance => "instance",
         }
     }
 }

@@ -42,7 +42,7 @@ fn a_good_file_parses_with_defaults() {
     assert_eq!(config.noise.mode, NoiseModeName::Exact);
     assert!(config.noise.corrupt_validation);
     assert_eq!(
-        config.resolve().training.optimizer,
+        config.resolve().unwrap().training.optimizer,
         trainer::OptimizerParams::Sgd {
             learning_rate: 0.05,
             momentum: 0.9,
@@ -87,14 +87,15 @@ fn out_of_range_values_name_key_line_and_range() {
 
 #[test]
 fn wrong_names_and_types_are_reported_with_the_allowed_values() {
-    let error = parse(&GOOD.replace("\"symmetric\"", "\"asymmetric\""), "x.toml")
+    let error = parse(&GOOD.replace("\"symmetric\"", "\"symetric\""), "x.toml")
         .unwrap_err()
         .to_string();
     assert!(
-        error.starts_with("x.toml:8: noise.model: unknown variant `asymmetric`"),
+        error.starts_with("x.toml:8: noise.model: unknown variant `symetric`"),
         "{error}"
     );
     assert!(error.contains("`pair-flip`"), "{error}");
+    assert!(error.contains("`instance`"), "{error}");
     let error = parse(
         &GOOD.replace("batch_size = 32", "batch_size = \"32\""),
         "x.toml",
@@ -401,6 +402,7 @@ fn facts(k: usize) -> DataFacts {
         n_validation: 100,
         n_test: 200,
         found_split: None,
+        class_names: (0..k).map(|c| c.to_string()).collect(),
     }
 }
 
@@ -563,8 +565,8 @@ fn resolved_fills_every_default_and_as_written_undoes_it() {
     );
     // The optimiser the trainer gets is the same either way.
     assert_eq!(
-        resolved.resolve().training.optimizer,
-        config.resolve().training.optimizer
+        resolved.resolve().unwrap().training.optimizer,
+        config.resolve().unwrap().training.optimizer
     );
     assert_eq!(resolved.as_written(), config);
     assert_eq!(config.as_written(), config);
@@ -741,9 +743,9 @@ fn resolve_gives_each_source_model_and_optimizer_its_typed_settings_with_every_d
                 "optimizer = \"sgd\"\nlearning_rate = 0.05",
                 &format!("learning_rate = 0.05\n{training}"),
             );
-        parse(&text, "x.toml").unwrap().resolve()
+        parse(&text, "x.toml").unwrap().resolve().unwrap()
     };
-    let digits = parse(GOOD, "x.toml").unwrap().resolve();
+    let digits = parse(GOOD, "x.toml").unwrap().resolve().unwrap();
     assert_eq!(digits.data.source, Source::Digits);
     assert_eq!(digits.data.test_fraction, Some(DEFAULT_TEST_FRACTION));
     assert_eq!(
@@ -762,7 +764,10 @@ fn resolve_gives_each_source_model_and_optimizer_its_typed_settings_with_every_d
         }
     );
     assert_eq!(digits.training.schedule, trainer::Schedule::Constant);
-    assert_eq!(digits.noise.model, noise::NoiseModel::Symmetric);
+    assert_eq!(
+        digits.noise.source,
+        NoiseSource::Model(noise::NoiseModel::Symmetric)
+    );
     assert_eq!(digits.epsilons, [0.0, 0.1]);
     assert_eq!(digits.written(), &parse(GOOD, "x.toml").unwrap());
 
@@ -854,5 +859,165 @@ fn resolve_gives_each_source_model_and_optimizer_its_typed_settings_with_every_d
             file: "t.csv".into(),
             label_column: "y".into()
         }
+    );
+}
+
+/// `GOOD` with its `[noise]` table replaced by `noise`.
+fn with_noise(noise: &str) -> String {
+    let start = GOOD.find("[noise]").unwrap();
+    let end = GOOD.find("[targets]").unwrap();
+    format!("{}[noise]\n{noise}\n\n{}", &GOOD[..start], &GOOD[end..])
+}
+
+#[test]
+fn every_noise_model_of_the_noise_crate_is_reachable_from_the_file() {
+    for model in noise::NoiseModel::ALL {
+        let noise = match model {
+            noise::NoiseModel::AsymmetricMnist => {
+                "model = \"asymmetric\"\npreset = \"mnist\"\nrates = [0.2]".to_string()
+            }
+            noise::NoiseModel::AsymmetricCifar10 => {
+                "model = \"asymmetric\"\npreset = \"cifar10\"\nrates = [0.2]".to_string()
+            }
+            noise::NoiseModel::None => "model = \"none\"\nrates = [0.0]".to_string(),
+            other => format!("model = \"{}\"\nrates = [0.2]", other.name()),
+        };
+        let experiment = parse(&with_noise(&noise), "x.toml")
+            .unwrap()
+            .resolve()
+            .unwrap();
+        assert_eq!(
+            experiment.noise.source,
+            NoiseSource::Model(model),
+            "{noise}"
+        );
+    }
+    // And the sources that are not a built-in model.
+    let pairs = parse(
+        &with_noise("model = \"asymmetric\"\npairs = [[3, 5], [\"5\", \"3\"]]\nrates = [0.2]"),
+        "x.toml",
+    )
+    .unwrap()
+    .resolve()
+    .unwrap();
+    assert_eq!(
+        pairs.noise.source,
+        NoiseSource::Pairs(vec![
+            [ClassRef::Index(3), ClassRef::Index(5)],
+            [ClassRef::Name("5".into()), ClassRef::Name("3".into())]
+        ])
+    );
+    let matrix = parse(
+        &with_noise("model = \"matrix\"\nmatrix = [[0.9, 0.1], [0.2, 0.8]]"),
+        "x.toml",
+    )
+    .unwrap()
+    .resolve()
+    .unwrap();
+    assert!(matches!(matrix.noise.source, NoiseSource::Matrix(_)));
+    // Without rates the matrix is used as given: the single rate 1.
+    assert_eq!(matrix.noise.rates, [1.0]);
+    let instance = parse(&with_noise("model = \"instance\"\nrates = [0.2]"), "x.toml")
+        .unwrap()
+        .resolve()
+        .unwrap();
+    assert_eq!(
+        instance.noise.source,
+        NoiseSource::Instance { flip_rate_std: 0.1 }
+    );
+}
+
+#[test]
+fn noise_model_keys_are_checked_with_file_line_and_key() {
+    for (noise, expected) in [
+        (
+            "model = \"asymmetric\"\nrates = [0.2]",
+            "x.toml:8: noise.model: \"asymmetric\" needs its class map: preset = \"mnist\" or \"cifar10\", or pairs = [[clean, noisy], …] by class index or name",
+        ),
+        (
+            "model = \"asymmetric\"\npairs = [[3, 3]]\nrates = [0.2]",
+            "x.toml:9: noise.pairs[0]: [3, 3] maps a class to itself: a flip changes the class",
+        ),
+        (
+            "model = \"asymmetric\"\npairs = [[3, 5], [3, 6]]\nrates = [0.2]",
+            "x.toml:9: noise.pairs[1]: class 3 already has a destination: each class flips to at most one other",
+        ),
+        (
+            "model = \"symmetric\"\npreset = \"mnist\"\nrates = [0.2]",
+            "x.toml:9: noise.preset: not used with noise.model = \"symmetric\"; only with model = \"asymmetric\"",
+        ),
+        (
+            "model = \"matrix\"\nmatrix = [[0.9, 0.2], [0.2, 0.8]]",
+            "x.toml:9: noise.matrix: row 1 (clean class 0) sums to 1.1, not 1 (tolerance 1e-6)",
+        ),
+        (
+            "model = \"matrix\"\nrates = [0.2]",
+            "x.toml:8: noise.model: \"matrix\" needs its transition matrix: matrix = [[…], …] (row = clean class, column = noisy class) or matrix_file = \"T.csv\"",
+        ),
+        (
+            "model = \"matrix\"\nmatrix_file = \"no/such/T.csv\"",
+            "x.toml:9: noise.matrix_file: no/such/T.csv: cannot read it (No such file or directory (os error 2))",
+        ),
+        (
+            "model = \"instance\"\nrates = [0.2]\nnested = true",
+            "x.toml:10: noise.nested: not used with noise.model = \"instance\": its flips are drawn per sample from the features, not from a matrix whose flips could nest",
+        ),
+        (
+            "model = \"instance\"\nrates = [0.2]\nflip_rate_std = -1.0",
+            "x.toml:10: noise.flip_rate_std: -1 is not allowed: a standard deviation, a finite number ≥ 0",
+        ),
+    ] {
+        let error = parse(&with_noise(noise), "x.toml").and_then(|config| config.resolve());
+        assert_eq!(error.unwrap_err().to_string(), expected, "{noise}");
+    }
+}
+
+#[test]
+fn noise_settings_that_do_not_fit_the_data_are_errors_and_degenerate_ones_warnings() {
+    let resolved = |noise: &str| {
+        parse(&with_noise(noise), "x.toml")
+            .unwrap()
+            .resolve()
+            .unwrap()
+    };
+    let error = resolved("model = \"asymmetric\"\npreset = \"cifar10\"\nrates = [0.2]")
+        .check_data(&facts(4))
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "x.toml:9: noise.preset: the cifar10 class map is for 10-class data; the digits data have 4 classes"
+    );
+    let error =
+        resolved("model = \"asymmetric\"\npairs = [[0, 1], [\"cat\", \"0\"]]\nrates = [0.2]")
+            .check_data(&facts(3))
+            .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "x.toml:9: noise.pairs[1]: no class of the data is named \"cat\"; its classes are 0, 1, 2"
+    );
+    let error = resolved("model = \"matrix\"\nmatrix = [[0.9, 0.1], [0.2, 0.8]]")
+        .check_data(&facts(3))
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "x.toml:9: noise.matrix: the matrix is 2×2; the digits data have 3 classes, so it must be 3×3"
+    );
+    let warnings =
+        resolved("model = \"matrix\"\nmatrix = [[0.4, 0.6], [0.2, 0.8]]\nrates = [0.5, 1.0]")
+            .check_data(&facts(2))
+            .unwrap();
+    assert_eq!(
+        warnings,
+        [
+            "x.toml:10: noise.rates[1]: ρ = 1: in the row of clean class 0 another class is at least as likely as the clean one, so for those classes the noisy label is no longer the most likely one"
+        ]
+    );
+    let warnings = resolved("model = \"asymmetric\"\npreset = \"mnist\"\nrates = [0.2, 0.5]")
+        .check_data(&facts(10))
+        .unwrap();
+    assert_eq!(warnings.len(), 1);
+    assert!(
+        warnings[0].starts_with("x.toml:10: noise.rates[1]: ρ = 0.5 ≥ 1/2"),
+        "{warnings:?}"
     );
 }

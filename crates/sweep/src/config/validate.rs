@@ -235,15 +235,123 @@ pub(super) fn validate(config: &ExperimentConfig) -> Vec<(String, String)> {
         problem("data.n_classes", "must be at least 2".into());
     }
 
-    check_grid(
-        &mut problem,
-        "noise.rates",
-        &config.noise.rates,
-        "a noise rate is a probability in [0, 1]",
-    );
+    let noise = &config.noise;
+    let model = noise.model;
+    // A matrix without rates is used as given; every other model needs its rates.
+    if !(model == NoiseModelName::Matrix && noise.rates.is_empty()) {
+        check_grid(
+            &mut problem,
+            "noise.rates",
+            &noise.rates,
+            "a noise rate is a probability in [0, 1]",
+        );
+    }
+    for (key, given, only) in [
+        (
+            "noise.preset",
+            noise.preset.is_some(),
+            NoiseModelName::Asymmetric,
+        ),
+        (
+            "noise.pairs",
+            noise.pairs.is_some(),
+            NoiseModelName::Asymmetric,
+        ),
+        (
+            "noise.matrix",
+            noise.matrix.is_some(),
+            NoiseModelName::Matrix,
+        ),
+        (
+            "noise.matrix_file",
+            noise.matrix_file.is_some(),
+            NoiseModelName::Matrix,
+        ),
+        (
+            "noise.flip_rate_std",
+            noise.flip_rate_std.is_some(),
+            NoiseModelName::Instance,
+        ),
+    ] {
+        if given && model != only {
+            problem(
+                key,
+                format!(
+                    "not used with noise.model = \"{}\"; only with model = \"{}\"",
+                    model.name(),
+                    only.name()
+                ),
+            );
+        }
+    }
+    match model {
+        NoiseModelName::Asymmetric => match (&noise.preset, &noise.pairs) {
+            (None, None) => problem(
+                "noise.model",
+                "\"asymmetric\" needs its class map: preset = \"mnist\" or \"cifar10\", or pairs = [[clean, noisy], …] by class index or name".into(),
+            ),
+            (Some(_), Some(_)) => problem(
+                "noise.pairs",
+                "give either preset or pairs, not both".into(),
+            ),
+            (None, Some(pairs)) if pairs.is_empty() => problem(
+                "noise.pairs",
+                "the list is empty: give at least one [clean, noisy] pair".into(),
+            ),
+            (None, Some(pairs)) => {
+                for (index, [clean, noisy]) in pairs.iter().enumerate() {
+                    if clean == noisy {
+                        problem(
+                            &format!("noise.pairs[{index}]"),
+                            format!("[{clean}, {noisy}] maps a class to itself: a flip changes the class"),
+                        );
+                    } else if pairs[..index].iter().any(|[earlier, _]| earlier == clean) {
+                        problem(
+                            &format!("noise.pairs[{index}]"),
+                            format!("class {clean} already has a destination: each class flips to at most one other"),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        },
+        NoiseModelName::Matrix => match (&noise.matrix, &noise.matrix_file) {
+            (None, None) => problem(
+                "noise.model",
+                "\"matrix\" needs its transition matrix: matrix = [[…], …] (row = clean class, column = noisy class) or matrix_file = \"T.csv\"".into(),
+            ),
+            (Some(_), Some(_)) => problem(
+                "noise.matrix_file",
+                "give either matrix or matrix_file, not both".into(),
+            ),
+            (Some(rows), None) => {
+                if let Err(error) = noise::TransitionMatrix::from_rows(rows.clone()) {
+                    problem("noise.matrix", error.to_string());
+                }
+            }
+            (None, Some(_)) => {}
+        },
+        NoiseModelName::Instance => {
+            if noise.nested {
+                problem(
+                    "noise.nested",
+                    "not used with noise.model = \"instance\": its flips are drawn per sample from the features, not from a matrix whose flips could nest".into(),
+                );
+            }
+            if let Some(std) = noise.flip_rate_std
+                && !(std.is_finite() && std >= 0.0)
+            {
+                problem(
+                    "noise.flip_rate_std",
+                    format!("{std} is not allowed: a standard deviation, a finite number ≥ 0"),
+                );
+            }
+        }
+        _ => {}
+    }
     // Without noise the rate changes nothing: every rate would train the same runs, and a rate
     // other than 0 would be reported for labels that are all clean.
-    if config.noise.model == NoiseModelName::None
+    if model == NoiseModelName::None
         && !config.noise.rates.is_empty()
         && config.noise.rates != [0.0]
     {
