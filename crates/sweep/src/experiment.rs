@@ -412,9 +412,8 @@ pub fn run_one(
         schedule: config.training.schedule(),
         epochs: config.training.epochs,
         batch_size: config.training.batch_size,
-        loss: trainer::Loss::LabelSmoothing {
-            epsilon: spec.epsilon,
-        },
+        loss: trainer::Loss::label_smoothing(spec.epsilon),
+        warmup_epochs: 0,
         device: trainer::Device::Cpu,
         project_classes: projected_classes(config, &prepared.test, spec),
     };
