@@ -403,9 +403,8 @@ pub fn run_one(
         schedule: experiment.training.schedule,
         epochs: experiment.training.epochs,
         batch_size: experiment.training.batch_size,
-        loss: trainer::Loss::LabelSmoothing {
-            epsilon: spec.epsilon,
-        },
+        loss: trainer::Loss::label_smoothing(spec.epsilon),
+        warmup_epochs: 0,
         device: trainer::Device::Cpu,
         project_classes: projected_classes(experiment, &prepared.test, spec),
     };

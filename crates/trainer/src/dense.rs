@@ -1,9 +1,10 @@
 //! The MLP and logistic regression with hand-derived gradients on plain buffers.
 //!
 //! Forward: `a₀ = x`, `aₗ = relu(aₗ₋₁·Wₗ + bₗ)` for hidden layers, logits `z = a_{L−1}·W_L + b_L`.
-//! Loss (label-smoothed cross-entropy, mean over the batch of B rows):
-//! `−(1 − ε)·log p_y − (ε/K)·Σ_k log p_k`, `p = softmax(z)`. Its gradient with respect to the
-//! logits is `(p − t)/B` with `t = (1 − ε)·e_y + ε/K`, and backward is
+//! Loss: any [`Loss`], mean over the batch of B rows, whose `value_and_gradient` gives the
+//! gradient `δ_L` with respect to the logits (for label-smoothed cross-entropy
+//! `−(1 − ε)·log p_y − (ε/K)·Σ_k log p_k`, `p = softmax(z)`, it is `(p − t)/B` with
+//! `t = (1 − ε)·e_y + ε/K`), and backward is
 //! `∂Wₗ = aₗ₋₁ᵀ·δₗ`, `∂bₗ = Σ_rows δₗ`, `δₗ₋₁ = (δₗ·Wₗᵀ) ⊙ [aₗ₋₁ > 0]`. The gradient of the
 //! input batch is never formed: nothing needs it.
 //!
@@ -190,7 +191,9 @@ impl DenseNet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::loss::label_smoothed_cross_entropy;
+    use crate::loss::{
+        BootstrapHard, BootstrapSoft, Focal, ForwardCorrection, Gce, LabelSmoothing, Sce,
+    };
     use crate::model::Mlp;
     use candle_core::{Device, Tensor};
 
@@ -207,7 +210,8 @@ mod tests {
 
     /// Loss and gradients of the hand-derived pass agree with candle's autograd on the same
     /// weights and batch, within 1e-5 of each gradient's largest entry (f32 sums in another
-    /// order), for logistic regression and MLPs of one and two hidden layers, hard and soft targets.
+    /// order), for logistic regression and MLPs of one and two hidden layers, and every loss:
+    /// hard, soft and negatively smoothed targets and each of the other losses.
     #[test]
     fn gradients_match_candle_autograd() {
         let (n_features, n_classes, rows) = (13, 5, 37);
@@ -224,23 +228,41 @@ mod tests {
                 hidden: vec![17, 9],
             },
         ] {
-            for epsilon in [0.0, 0.1, 0.6] {
+            let losses = [
+                Loss::label_smoothing(0.0),
+                Loss::label_smoothing(0.1),
+                Loss::label_smoothing(0.6),
+                Loss::label_smoothing(-0.8),
+                Loss::LabelSmoothing(LabelSmoothing::off_classes(0.3)),
+                Loss::BootstrapSoft(BootstrapSoft::default()),
+                Loss::BootstrapHard(BootstrapHard::default()),
+                Loss::Gce(Gce::default()),
+                Loss::Sce(Sce::default()),
+                Loss::Focal(Focal::default()),
+                Loss::ForwardCorrection(ForwardCorrection::new(
+                    (0..n_classes)
+                        .map(|i| {
+                            (0..n_classes)
+                                .map(|j| if i == j { 0.6 } else { 0.1 })
+                                .collect()
+                        })
+                        .collect(),
+                )),
+            ];
+            for chosen in &losses {
                 let mut ours =
                     DenseNet::new(&kind, n_features, n_classes, 4, Threads::from_environment());
-                let loss =
-                    ours.loss_and_gradients(&inputs, &labels, &Loss::LabelSmoothing { epsilon });
+                let loss = ours.loss_and_gradients(&inputs, &labels, chosen);
 
                 let reference = Mlp::new(&kind, n_features, n_classes, 4).unwrap();
                 let x = Tensor::from_slice(&inputs, (rows, n_features), &Device::Cpu).unwrap();
                 let y = Tensor::from_slice(&labels, rows, &Device::Cpu).unwrap();
-                let candle_loss =
-                    label_smoothed_cross_entropy(&reference.forward(&x).unwrap(), &y, epsilon)
-                        .unwrap();
+                let candle_loss = chosen.candle(&reference.forward(&x).unwrap(), &y).unwrap();
                 let grads = candle_loss.backward().unwrap();
                 let expected_loss = f64::from(candle_loss.to_scalar::<f32>().unwrap());
                 assert!(
                     (loss - expected_loss).abs() < 1e-5 * expected_loss.abs().max(1.0),
-                    "{kind:?} ε = {epsilon}: loss {loss} vs {expected_loss}"
+                    "{kind:?} {chosen:?}: loss {loss} vs {expected_loss}"
                 );
                 for (index, (parameter, var)) in
                     ours.parameters().iter().zip(reference.vars()).enumerate()
@@ -264,7 +286,7 @@ mod tests {
                     let error = relative_error(&parameter.grad, &expected);
                     assert!(
                         error < 1e-5,
-                        "{kind:?} ε = {epsilon}, parameter {index}: {error}"
+                        "{kind:?} {chosen:?}, parameter {index}: {error}"
                     );
                 }
             }

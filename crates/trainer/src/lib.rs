@@ -1,8 +1,10 @@
 //! Training: models initialised from our own seeded generator (the MLP with hand-derived
-//! gradients on plain buffers, the CNN through candle's autograd), the label-smoothed
-//! cross-entropy (docs/DEFINITIONS.md#label-smoothing), SGD with momentum and AdamW updating in
-//! place, learning-rate schedules, and the per-epoch metrics (clean test accuracy, NLL, ECE,
-//! noisy/clean training accuracy, memorisation; docs/DEFINITIONS.md#metrics).
+//! gradients on plain buffers, the CNN through candle's autograd), the losses (label-smoothed
+//! cross-entropy, positive or negative, and the noise-robust losses it is compared with;
+//! docs/DEFINITIONS.md#label-smoothing and #losses) with an optional cross-entropy warm-up, SGD
+//! with momentum and AdamW updating in place, learning-rate schedules, and the per-epoch metrics
+//! (clean test accuracy, NLL, ECE, noisy/clean training accuracy, memorisation;
+//! docs/DEFINITIONS.md#metrics).
 //!
 //! This is the only crate that knows candle. Inputs are `data::Dataset`s plus noisy label slices;
 //! outputs are plain numbers ([`RunOutcome`]).
@@ -20,7 +22,10 @@ mod probe;
 mod train;
 
 pub use device::Device;
-pub use loss::{Loss, label_smoothed_cross_entropy, smoothed_targets};
+pub use loss::{
+    BootstrapHard, BootstrapSoft, Focal, ForwardCorrection, Gce, LabelSmoothing, Loss, Sce,
+    SmoothingConvention, label_smoothed_cross_entropy, smoothed_targets,
+};
 pub use metrics::{
     CalibrationBin, ECE_BINS, EvalMetrics, calibration_bins, evaluate_log_probs,
     expected_calibration_error,

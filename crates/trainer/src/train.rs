@@ -8,7 +8,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::device::Device;
-use crate::loss::Loss;
+use crate::loss::{CROSS_ENTROPY, Loss};
 use crate::metrics::{CalibrationBin, evaluate_log_probs, ratio};
 use crate::model::ModelKind;
 use crate::network::Network;
@@ -28,14 +28,34 @@ pub struct TrainParams {
     pub epochs: usize,
     /// Samples per minibatch (≥ 1); the last batch of an epoch may be smaller.
     pub batch_size: usize,
-    /// The loss trained with (label smoothing ε; ε = 0 is hard targets).
+    /// The loss trained with after the warm-up epochs (docs/DEFINITIONS.md#losses).
     pub loss: Loss,
+    /// Number of warm-up epochs, `0 ≤ warmup_epochs < epochs`: the first `warmup_epochs` epochs
+    /// train with plain cross-entropy ([`Loss::cross_entropy`], hard targets), whatever `loss`
+    /// is, and `loss` applies from epoch `warmup_epochs + 1` on (docs/DEFINITIONS.md#warm-up).
+    /// Wei et al. (2022) warm up with cross-entropy before negative label smoothing, whose loss
+    /// is unbounded below. Nothing else changes at the switch: the weights, the optimiser's state
+    /// and the learning-rate schedule (over all `epochs`) carry on. 0, no warm-up, gives the
+    /// runs of before this field existed.
+    pub warmup_epochs: usize,
     /// The device the run trains on.
     pub device: Device,
     /// Three distinct classes whose test samples are projected onto their templates' plane when
     /// the run finishes (see [`template_plane_coordinates`]); `None` for no projection. Only an
     /// MLP with a hidden layer has a penultimate layer; other models give no projection.
     pub project_classes: Option<[usize; 3]>,
+}
+
+impl TrainParams {
+    /// The loss the 1-based `epoch` trains with: plain cross-entropy during the
+    /// [`TrainParams::warmup_epochs`], [`TrainParams::loss`] after them.
+    pub fn epoch_loss(&self, epoch: usize) -> &Loss {
+        if epoch <= self.warmup_epochs {
+            &CROSS_ENTROPY
+        } else {
+            &self.loss
+        }
+    }
 }
 
 /// The seeds of a run's random streams. Runs that share them (every ε at one noise rate and seed)
@@ -70,7 +90,8 @@ pub struct EpochMetrics {
     pub epoch: usize,
     /// Learning rate of the epoch's first step.
     pub learning_rate: f64,
-    /// Mean training loss over the epoch's minibatches (label-smoothed, in nats).
+    /// Mean training loss over the epoch's minibatches, in nats: of the loss this epoch trained
+    /// with ([`TrainParams::epoch_loss`]; plain cross-entropy in warm-up epochs).
     pub train_loss: f64,
     /// Training accuracy against the noisy labels trained on.
     pub train_accuracy_noisy: f64,
@@ -179,6 +200,7 @@ pub fn train(
             first_step,
             total_steps,
         );
+        let loss = params.epoch_loss(epoch);
         let mut loss_sum = 0.0;
         let steps_started = Instant::now();
         for (batch_index, batch) in order.chunks(params.batch_size).enumerate() {
@@ -194,8 +216,7 @@ pub fn train(
                 batch_inputs.extend_from_slice(train.row(row as usize));
                 batch_labels.push(noisy_labels[row as usize]);
             }
-            let loss_value =
-                network.loss_and_gradients(&batch_inputs, &batch_labels, &params.loss)?;
+            let loss_value = network.loss_and_gradients(&batch_inputs, &batch_labels, loss)?;
             if !loss_value.is_finite() {
                 return Ok(RunOutcome {
                     status: RunStatus::Diverged { epoch },
@@ -320,7 +341,17 @@ fn check_inputs(data: &TrainData<'_>, params: &TrainParams) -> Result<(), TrainE
             params.epochs, params.batch_size
         ));
     }
-    params.loss.check().map_err(TrainError::Invalid)?;
+    if params.warmup_epochs >= params.epochs {
+        return invalid(format!(
+            "warmup_epochs ({}) must be fewer than epochs ({}): the configured loss would never \
+             train",
+            params.warmup_epochs, params.epochs
+        ));
+    }
+    params
+        .loss
+        .check_classes(data.train.n_classes)
+        .map_err(TrainError::Invalid)?;
     if let Some(classes) = params.project_classes
         && (classes.iter().any(|&c| c >= data.train.n_classes)
             || classes[0] == classes[1]

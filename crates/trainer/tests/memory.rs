@@ -114,7 +114,8 @@ fn peak_memory_does_not_grow_with_the_number_of_steps() {
                     schedule: Schedule::Cosine,
                     epochs,
                     batch_size: 16,
-                    loss: Loss::LabelSmoothing { epsilon: 0.1 },
+                    loss: Loss::label_smoothing(0.1),
+                    warmup_epochs: 0,
                     device: Device::Cpu,
                     project_classes: None,
                 };

@@ -39,7 +39,8 @@ fn params(epsilon: f64, optimizer: OptimizerParams) -> TrainParams {
         schedule: Schedule::Cosine,
         epochs: 5,
         batch_size: 16,
-        loss: Loss::LabelSmoothing { epsilon },
+        loss: Loss::label_smoothing(epsilon),
+        warmup_epochs: 0,
         device: Device::Cpu,
         project_classes: None,
     }
