@@ -27,7 +27,7 @@ pub use csv_out::{CsvRow, format_float, write_csv};
 pub use figures::{curves_chart, gain_heatmap, penultimate_chart, reliability_chart};
 pub use page::{PageChart, ReportContext, ReportPage, headline, report_markdown};
 pub use paired::{PairedRow, paired_differences};
-pub use rows::{CalibrationRow, EpochRow, ProjectionRow, RunRow, RunStatusLabel};
+pub use rows::{CalibrationRow, EpochRow, ProjectionRow, RunRow, RunStatusLabel, TransitionRow};
 pub use stats::{
     BOOTSTRAP_MIN_SAMPLES, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, Estimate, MIN_SAMPLES_FOR_INTERVAL,
     NoInterval, bootstrap_interval, estimate, student_t_975, trapezoid_area,

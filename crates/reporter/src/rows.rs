@@ -169,4 +169,32 @@ pub struct ProjectionRow {
     pub y: f64,
 }
 
-serde_csv_row!(RunRow, EpochRow, CalibrationRow, ProjectionRow);
+/// One row of `transitions.csv`: how many samples of one clean class carry one noisy label in one
+/// split of one (noise model, rate, seed) group: the realised transition counts of the labels a
+/// group's runs were trained on. Only non-zero counts are written; a clean class's row total is
+/// the number of its samples in the split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransitionRow {
+    /// Noise model name.
+    pub noise_model: String,
+    /// Nominal noise rate.
+    pub noise_rate: f64,
+    /// Seed index.
+    pub seed: u64,
+    /// `train` or `validation`.
+    pub split: String,
+    /// The clean class index.
+    pub clean_class: usize,
+    /// The noisy class index.
+    pub noisy_class: usize,
+    /// Samples of the split with that clean class and that noisy label.
+    pub count: u64,
+}
+
+serde_csv_row!(
+    RunRow,
+    EpochRow,
+    CalibrationRow,
+    ProjectionRow,
+    TransitionRow
+);

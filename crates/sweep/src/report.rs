@@ -51,6 +51,7 @@ pub fn write_report(
 ) -> Result<Aggregates> {
     let aggregates = Aggregates::of(&tables.runs);
     aggregates.write(dir)?;
+    crate::tables::write_transitions(dir, &tables.runs)?;
     let charts = crate::figures::write_charts(dir, tables, &aggregates, context)?;
     let page = reporter::report_markdown(&reporter::ReportPage {
         context,

@@ -8,6 +8,7 @@
 //!   records/<run_id>.json    one finished run (what resume reads)
 //!   noisy-labels/<model>-rate<r>-seed<s>.csv
 //!   runs.csv epochs.csv calibration.csv penultimate.csv      per-run tables
+//!   transitions.csv          realised transition counts of every group's noisy labels
 //!   summary.csv paired.csv best_epsilon.csv auc.csv          aggregates of runs.csv
 //!   <chart>.png <chart>.svg report.md                        charts and the report page
 //!   .lock                    held by the one process (sweep, merge, report) working on it
@@ -38,6 +39,9 @@ pub const CALIBRATION: &str = "calibration.csv";
 /// Per-run table: the penultimate-layer projection.
 pub const PENULTIMATE: &str = "penultimate.csv";
 
+/// Per-group table: the realised transition counts of the noisy labels in `noisy-labels/`.
+pub const TRANSITIONS: &str = "transitions.csv";
+
 /// Aggregate: per noise model, rate and ε over seeds.
 pub const SUMMARY: &str = "summary.csv";
 /// Aggregate: paired differences against ε = 0.
@@ -52,12 +56,13 @@ pub const REPORT: &str = "report.md";
 
 /// Every file a sweep writes at the top of the folder besides the charts (what a fresh start
 /// removes, with `records/`, `noisy-labels/` and the charts).
-pub const OUTPUT_FILES: [&str; 10] = [
+pub const OUTPUT_FILES: [&str; 11] = [
     MANIFEST,
     RUNS,
     EPOCHS,
     CALIBRATION,
     PENULTIMATE,
+    TRANSITIONS,
     SUMMARY,
     PAIRED,
     BEST_EPSILON,

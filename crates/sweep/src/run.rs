@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
-use crate::config::Experiment;
+use crate::config::{Experiment, NoiseSource};
 use crate::experiment::{
     GroupNoise, PreparedData, RunRecord, draw_noise, failed_record, prepare_data, run_one,
 };
@@ -590,9 +590,32 @@ fn rate_index(experiment: &Experiment, rate: f64) -> usize {
         .unwrap_or(usize::MAX)
 }
 
+/// The noise model as the report's title and question name it: its name, and for the models
+/// beyond the first four what defines it ("asymmetric (the mnist class map)").
+fn noise_description(experiment: &Experiment) -> String {
+    let name = experiment.noise.name();
+    match &experiment.noise.source {
+        NoiseSource::Model(_) => match experiment.resolved().noise.preset {
+            Some(preset) => format!("{name} (the {} class map)", preset.name()),
+            None => name.to_string(),
+        },
+        NoiseSource::Pairs(pairs) => {
+            format!(
+                "{name} ({})",
+                reporter::counted(pairs.len(), "mapped class")
+            )
+        }
+        NoiseSource::Matrix(matrix) => {
+            let k = matrix.n_classes();
+            format!("{name} (a given {k}×{k} transition matrix)")
+        }
+        NoiseSource::Instance { .. } => "instance-dependent".to_string(),
+    }
+}
+
 /// What the report says about the experiment besides its results.
 pub fn report_context(experiment: &Experiment) -> reporter::ReportContext {
-    let noise = experiment.noise.model.name();
+    let noise = noise_description(experiment);
     let data = experiment.data.source.name();
     let model = experiment.model_name();
     let mut settings = Vec::new();

@@ -13,14 +13,14 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use reporter::{
     AucRow, BestEpsilonRow, CalibrationRow, CsvRow, EpochRow, PairedRow, ProjectionRow, RunRow,
-    SummaryRow, format_float, read_csv, write_csv,
+    SummaryRow, TransitionRow, format_float, read_csv, write_csv,
 };
 
 use crate::config::ExperimentConfig;
 use crate::experiment::RunRecord;
 use crate::results::{
-    AUC, BEST_EPSILON, CALIBRATION, EPOCHS, MANIFEST, PAIRED, PENULTIMATE, RUNS, SUMMARY,
-    write_atomic,
+    AUC, BEST_EPSILON, CALIBRATION, EPOCHS, MANIFEST, NOISY_LABELS, PAIRED, PENULTIMATE, RUNS,
+    SUMMARY, TRANSITIONS, noisy_labels_file, write_atomic,
 };
 
 /// A results file that cannot be read: a usage error (exit code 2).
@@ -274,4 +274,84 @@ fn write_table<R: CsvRow>(dir: &Path, name: &str, rows: &[R]) -> Result<Vec<u8>>
     write_csv(&mut bytes, rows).with_context(|| format!("formatting {name}"))?;
     write_atomic(&dir.join(name), &bytes)?;
     Ok(bytes)
+}
+
+/// The realised transition counts of every (noise model, rate, seed) group of `runs`, read from
+/// the group's file in `noisy-labels/`: ordered by model (first appearance), rate, seed, split
+/// (training, then validation), clean class and noisy class, non-zero counts only. A group whose
+/// file is missing (a folder whose noisy labels were removed) has no rows; the folders
+/// `merge` writes carry their inputs' files.
+pub fn transitions(dir: &Path, runs: &[RunRow]) -> Result<Vec<TransitionRow>> {
+    let mut models: Vec<&str> = Vec::new();
+    for run in runs {
+        if !models.contains(&run.noise_model.as_str()) {
+            models.push(&run.noise_model);
+        }
+    }
+    let mut groups: Vec<(usize, f64, u64)> = runs
+        .iter()
+        .map(|run| {
+            let model = models.iter().position(|&m| m == run.noise_model);
+            (model.unwrap_or(usize::MAX), run.noise_rate, run.seed)
+        })
+        .collect();
+    groups.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
+    groups.dedup();
+    let mut rows = Vec::new();
+    for (model, rate, seed) in groups {
+        let model = models[model];
+        let path = dir
+            .join(NOISY_LABELS)
+            .join(noisy_labels_file(model, rate, seed));
+        let Ok(text) = fs::read_to_string(&path) else {
+            continue;
+        };
+        let mut counts: std::collections::BTreeMap<(u8, usize, usize), u64> = Default::default();
+        for (index, line) in text.lines().enumerate().skip(1) {
+            let fields: Vec<&str> = line.split(',').collect();
+            let parsed = match fields.as_slice() {
+                [split, _row, clean, noisy, _flipped] => {
+                    let split = match *split {
+                        "train" => Some(0u8),
+                        "validation" => Some(1u8),
+                        _ => None,
+                    };
+                    split
+                        .zip(clean.parse::<usize>().ok())
+                        .zip(noisy.parse::<usize>().ok())
+                }
+                _ => None,
+            };
+            let Some(((split, clean), noisy)) = parsed else {
+                return Err(ReportInputError(anyhow::anyhow!(
+                    "{}:{}: expected `split,row,clean,noisy,flipped` with split `train` or `validation` and class indices, found `{line}`",
+                    path.display(),
+                    index + 1
+                ))
+                .into());
+            };
+            *counts.entry((split, clean, noisy)).or_default() += 1;
+        }
+        rows.extend(
+            counts
+                .into_iter()
+                .map(|((split, clean, noisy), count)| TransitionRow {
+                    noise_model: model.to_string(),
+                    noise_rate: rate,
+                    seed,
+                    split: if split == 0 { "train" } else { "validation" }.to_string(),
+                    clean_class: clean,
+                    noisy_class: noisy,
+                    count,
+                }),
+        );
+    }
+    Ok(rows)
+}
+
+/// Writes `transitions.csv` for `runs` (see [`transitions`]) and returns its rows.
+pub fn write_transitions(dir: &Path, runs: &[RunRow]) -> Result<Vec<TransitionRow>> {
+    let rows = transitions(dir, runs)?;
+    write_table(dir, TRANSITIONS, &rows)?;
+    Ok(rows)
 }

@@ -110,11 +110,12 @@ pub fn sweep_command(args: &[&str]) -> Command {
 
 /// The files whose bytes must not depend on how a sweep got there (interrupted, resumed, merged,
 /// with its console closed or a neighbour turned away).
-pub const RESULT_FILES: [&str; 9] = [
+pub const RESULT_FILES: [&str; 10] = [
     "runs.csv",
     "epochs.csv",
     "calibration.csv",
     "penultimate.csv",
+    "transitions.csv",
     "summary.csv",
     "paired.csv",
     "best_epsilon.csv",
