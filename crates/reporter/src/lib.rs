@@ -2,7 +2,8 @@
 //!
 //! `reporter` knows nothing of training: `sweep` turns outcomes into [`RunRow`]s and [`EpochRow`]s,
 //! and this crate writes them (to any `io::Write`), aggregates them into [`SummaryRow`]s and draws
-//! [`Chart`]s (lines, gain heatmaps, reliability diagrams, projections) with an embedded font.
+//! [`Chart`]s (lines, gain heatmaps, transition matrices, reliability diagrams, projections) with
+//! an embedded font.
 
 mod charts;
 mod csv_in;
@@ -19,8 +20,8 @@ mod verdict;
 pub use charts::{
     Chart, ChartPoint, ChartSeries, GainHeatmap, HeatmapCell, LineChart, LinePanel,
     ProjectionChart, ProjectionPanel, ProjectionPoint, ReliabilityBin, ReliabilityChart,
-    ReliabilityPanel, accuracy_vs_noise_chart, auto_y_range, epsilon_colour, epsilon_label,
-    epsilon_rank, metric_vs_noise_series, series_colour,
+    ReliabilityPanel, TransitionChart, accuracy_vs_noise_chart, auto_y_range, epsilon_colour,
+    epsilon_label, epsilon_rank, metric_vs_noise_series, series_colour,
 };
 pub use csv_in::{check_epochs, check_runs, read_csv, read_csv_lines};
 pub use csv_out::{CsvRow, format_float, write_csv};

@@ -5,7 +5,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::{NOTE_GREY, chart_error, draw_note, hatch, short_number, text_style, titled};
+use super::{
+    NOTE_GREY, blend, chart_error, draw_note, hatch, short_number, text_colour_on, text_style,
+    titled,
+};
 use crate::ReportError;
 
 /// Width of the row-label column, left of the grid.
@@ -139,22 +142,6 @@ fn diverging(t: f64) -> RGBColor {
     let index = (position.floor() as usize).min(RAMP.len() - 2);
     let fraction = position - index as f64;
     blend(RAMP[index], RAMP[index + 1], fraction)
-}
-
-/// `from` moved a share `toward_share` of the way to `to`.
-fn blend(from: RGBColor, to: RGBColor, toward_share: f64) -> RGBColor {
-    let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * toward_share).round() as u8;
-    RGBColor(mix(from.0, to.0), mix(from.1, to.1), mix(from.2, to.2))
-}
-
-/// Text colour readable on `fill`: white on dark cells, near-black on light ones.
-fn text_colour_on(fill: RGBColor) -> RGBColor {
-    let luminance = 0.2126 * fill.0 as f64 + 0.7152 * fill.1 as f64 + 0.0722 * fill.2 as f64;
-    if luminance < 128.0 {
-        WHITE
-    } else {
-        RGBColor(20, 20, 20)
-    }
 }
 
 /// A mean with its sign and three decimals ("+0.219", "−0.012"); a value that rounds to zero has

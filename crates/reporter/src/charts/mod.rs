@@ -1,11 +1,13 @@
 //! Charts of a sweep's results, drawn with plotters and an embedded font: lines with confidence
-//! bands, gain heatmaps, reliability diagrams and two-dimensional projections.
+//! bands, gain heatmaps, noise transition matrices, reliability diagrams and two-dimensional
+//! projections.
 //!
 //! Every chart is a plain data struct that the caller fills; this module computes no statistics.
 //! [`Chart`] gathers the kinds so that each can be written as PNG, SVG or an in-memory RGB buffer.
 
 mod heatmap;
 mod lines;
+mod matrix;
 mod projection;
 mod reliability;
 
@@ -24,6 +26,7 @@ pub use lines::{
     ChartPoint, ChartSeries, LineChart, LinePanel, accuracy_vs_noise_chart, auto_y_range,
     metric_vs_noise_series, series_colour,
 };
+pub use matrix::TransitionChart;
 pub use projection::{ProjectionChart, ProjectionPanel, ProjectionPoint};
 pub use reliability::{ReliabilityBin, ReliabilityChart, ReliabilityPanel};
 
@@ -55,6 +58,8 @@ pub enum Chart {
     Lines(LineChart),
     /// Differences on a noise rate × ε grid, coloured on a diverging scale.
     Heatmap(GainHeatmap),
+    /// A realised noise transition matrix: clean class × given label, coloured by row share.
+    Transitions(TransitionChart),
     /// Reliability diagrams (accuracy against confidence), one panel per model.
     Reliability(ReliabilityChart),
     /// Scatter plots of two-dimensional projections, one panel per model.
@@ -67,6 +72,7 @@ impl Chart {
         match self {
             Chart::Lines(chart) => chart.size(),
             Chart::Heatmap(chart) => chart.size(),
+            Chart::Transitions(chart) => chart.size(),
             Chart::Reliability(chart) => chart.size(),
             Chart::Projection(chart) => chart.size(),
         }
@@ -110,6 +116,7 @@ impl Chart {
         match self {
             Chart::Lines(chart) => chart.draw(root),
             Chart::Heatmap(chart) => chart.draw(root),
+            Chart::Transitions(chart) => chart.draw(root),
             Chart::Reliability(chart) => chart.draw(root),
             Chart::Projection(chart) => chart.draw(root),
         }
@@ -125,6 +132,12 @@ impl From<LineChart> for Chart {
 impl From<GainHeatmap> for Chart {
     fn from(chart: GainHeatmap) -> Self {
         Chart::Heatmap(chart)
+    }
+}
+
+impl From<TransitionChart> for Chart {
+    fn from(chart: TransitionChart) -> Self {
+        Chart::Transitions(chart)
     }
 }
 
@@ -177,6 +190,23 @@ fn short_number(value: f64) -> String {
     match text {
         "-0" | "" => "0".to_string(),
         _ => text.replace('-', "−"),
+    }
+}
+
+/// `from` moved a share `toward_share` of the way to `to`; heatmaps interpolate their colour ramps
+/// and mute cells with it.
+fn blend(from: RGBColor, to: RGBColor, toward_share: f64) -> RGBColor {
+    let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * toward_share).round() as u8;
+    RGBColor(mix(from.0, to.0), mix(from.1, to.1), mix(from.2, to.2))
+}
+
+/// Text colour readable on `fill`: white on dark cells, near-black on light ones.
+fn text_colour_on(fill: RGBColor) -> RGBColor {
+    let luminance = 0.2126 * fill.0 as f64 + 0.7152 * fill.1 as f64 + 0.0722 * fill.2 as f64;
+    if luminance < 128.0 {
+        WHITE
+    } else {
+        RGBColor(20, 20, 20)
     }
 }
 
