@@ -4,10 +4,10 @@
 use crate::charts::{
     ChartPoint, ChartSeries, GainHeatmap, HeatmapCell, LineChart, LinePanel, ProjectionChart,
     ProjectionPanel, ProjectionPoint, ReliabilityBin, ReliabilityChart, ReliabilityPanel,
-    epsilon_label, epsilon_rank,
+    TransitionChart, epsilon_label, epsilon_rank,
 };
 use crate::paired::PairedRow;
-use crate::rows::{CalibrationRow, EpochRow, ProjectionRow, RunRow};
+use crate::rows::{CalibrationRow, EpochRow, ProjectionRow, RunRow, TransitionRow};
 use crate::stats::{estimate, sorted_unique};
 
 /// The paired gain of `metric` (a paired summary metric) over hard targets on the grid of noise
@@ -43,6 +43,60 @@ pub fn gain_heatmap(paired: &[PairedRow], metric: &str, title: &str) -> GainHeat
         epsilons: sorted_unique(rows.iter().map(|r| r.epsilon)),
         cells,
     }
+}
+
+/// The realised transition matrix of the training labels at the highest noise rate of the first
+/// noise model of `transitions`, counts pooled over its seeds; classes are numbered by index.
+/// Returns the chart and the rate, or `None` when no training label of that rate was flipped
+/// (there is no noise to show).
+pub fn noise_matrix_chart(
+    transitions: &[TransitionRow],
+    title: &str,
+) -> Option<(TransitionChart, f64)> {
+    let model = &transitions.first()?.noise_model;
+    let train: Vec<&TransitionRow> = transitions
+        .iter()
+        .filter(|t| &t.noise_model == model && t.split == "train")
+        .collect();
+    let rate = train
+        .iter()
+        .map(|t| t.noise_rate)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let at_rate: Vec<&&TransitionRow> = train.iter().filter(|t| t.noise_rate == rate).collect();
+    if !at_rate.iter().any(|t| t.clean_class != t.noisy_class) {
+        return None;
+    }
+    let k = at_rate
+        .iter()
+        .map(|t| t.clean_class.max(t.noisy_class) + 1)
+        .max()?;
+    let mut counts = vec![vec![0u64; k]; k];
+    for t in &at_rate {
+        counts[t.clean_class][t.noisy_class] += t.count;
+    }
+    let seeds = sorted_unique(at_rate.iter().map(|t| t.seed as f64)).len();
+    Some((
+        TransitionChart {
+            title: format!(
+                "{title}: training labels at noise rate {}, {}",
+                short(rate),
+                if seeds == 1 {
+                    "one seed".to_string()
+                } else {
+                    format!("{seeds} seeds pooled")
+                }
+            ),
+            classes: (0..k).map(|c| c.to_string()).collect(),
+            counts,
+        },
+        rate,
+    ))
+}
+
+/// A rate as the charts write it: at most 4 decimals, no trailing zeros.
+fn short(value: f64) -> String {
+    let text = format!("{value:.4}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// Clean test accuracy and memorised share against the epoch at the highest noise rate, one line
@@ -261,4 +315,56 @@ pub fn penultimate_chart(
         panels,
         columns,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(
+        rate: f64,
+        seed: u64,
+        split: &str,
+        clean: usize,
+        noisy: usize,
+        count: u64,
+    ) -> TransitionRow {
+        TransitionRow {
+            noise_model: "pair-flip".into(),
+            noise_rate: rate,
+            seed,
+            split: split.into(),
+            clean_class: clean,
+            noisy_class: noisy,
+            count,
+        }
+    }
+
+    #[test]
+    fn the_noise_matrix_pools_the_training_labels_of_the_highest_rate_over_seeds() {
+        let rows = [
+            row(0.0, 0, "train", 0, 0, 10),
+            row(0.0, 0, "train", 1, 1, 10),
+            row(0.4, 0, "train", 0, 0, 6),
+            row(0.4, 0, "train", 0, 1, 4),
+            row(0.4, 0, "train", 1, 1, 6),
+            row(0.4, 0, "train", 1, 0, 4),
+            row(0.4, 0, "validation", 1, 0, 99),
+            row(0.4, 1, "train", 0, 0, 7),
+            row(0.4, 1, "train", 0, 1, 3),
+            row(0.2, 1, "train", 2, 0, 5),
+        ];
+        let (chart, rate) = noise_matrix_chart(&rows, "t").unwrap();
+        assert_eq!(rate, 0.4);
+        // Classes 0 and 1 at 0.4; class 2 appears only at another rate, so K = 2.
+        assert_eq!(chart.counts, vec![vec![13, 7], vec![4, 6]]);
+        assert_eq!(chart.classes, ["0", "1"]);
+        assert_eq!(
+            chart.title,
+            "t: training labels at noise rate 0.4, 2 seeds pooled"
+        );
+        // Nothing flipped at the highest rate: no chart.
+        assert!(noise_matrix_chart(&rows[..2], "t").is_none());
+        assert!(noise_matrix_chart(&[], "t").is_none());
+    }
 }

@@ -25,7 +25,9 @@ pub use charts::{
 };
 pub use csv_in::{check_epochs, check_runs, read_csv, read_csv_lines};
 pub use csv_out::{CsvRow, format_float, write_csv};
-pub use figures::{curves_chart, gain_heatmap, penultimate_chart, reliability_chart};
+pub use figures::{
+    curves_chart, gain_heatmap, noise_matrix_chart, penultimate_chart, reliability_chart,
+};
 pub use page::{PageChart, ReportContext, ReportPage, headline, report_markdown};
 pub use paired::{PairedRow, paired_differences};
 pub use rows::{CalibrationRow, EpochRow, ProjectionRow, RunRow, RunStatusLabel, TransitionRow};

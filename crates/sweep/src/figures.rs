@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use reporter::{Chart, PageChart, ReportContext};
 
 use crate::results::{
-    CALIBRATION, ChartFile, EPOCHS, PENULTIMATE, temporary_path_keeping_extension, write_atomic,
+    CALIBRATION, ChartFile, EPOCHS, PENULTIMATE, TRANSITIONS, temporary_path_keeping_extension,
+    write_atomic,
 };
 use crate::tables::{Aggregates, ResultTables};
 
@@ -28,6 +29,7 @@ pub fn write_charts(
     dir: &Path,
     tables: &ResultTables,
     aggregates: &Aggregates,
+    transitions: &[reporter::TransitionRow],
     context: &ReportContext,
 ) -> Result<ReportCharts> {
     let title = &context.title;
@@ -79,7 +81,20 @@ pub fn write_charts(
          below the diagonal are over-confident, above it under-confident. The ECE in each \
          title is the mean over seeds."
     };
-    let charts: [(ChartFile, Option<Chart>, &str, &str, String); 5] = [
+    let noise_matrix = reporter::noise_matrix_chart(transitions, title);
+    let noise_matrix_caption = match &noise_matrix {
+        Some((_, rate)) => format!(
+            "How the training labels were changed at the highest noise rate run ({}), seeds \
+             pooled: row c holds the training samples of clean class c, and each cell the share \
+             of them given that label (with its count). The outlined diagonal is the share that \
+             kept its label; the rest of the row is where the noise sent the others: evenly \
+             spread for symmetric noise, one cell per row for pair-flip or a class map. \
+             {TRANSITIONS} has the counts of every rate, seed and split.",
+            short_rate(*rate)
+        ),
+        None => String::new(),
+    };
+    let charts: [(ChartFile, Option<Chart>, &str, &str, String); 6] = [
         (
             ChartFile::AccuracyVsNoise,
             Some(reporter::accuracy_vs_noise_chart(&aggregates.summary, title).into()),
@@ -128,6 +143,16 @@ pub fn write_charts(
                  a hidden layer on three or more classes, from its first seed"
             ),
         ),
+        (
+            ChartFile::NoiseMatrix,
+            noise_matrix.map(|(chart, _)| chart.into()),
+            "Realised noise",
+            &noise_matrix_caption,
+            format!(
+                "no training label was flipped at the highest noise rate run (or {TRANSITIONS} \
+                 has no rows: the folder lacks its noisy labels)"
+            ),
+        ),
     ];
     let mut page = Vec::new();
     let mut missing = Vec::new();
@@ -163,4 +188,10 @@ pub fn write_charts(
         drawn: page,
         missing,
     })
+}
+
+/// A rate as the report writes it: at most 4 decimals, no trailing zeros.
+fn short_rate(value: f64) -> String {
+    let text = format!("{value:.4}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }

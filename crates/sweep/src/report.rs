@@ -51,8 +51,8 @@ pub fn write_report(
 ) -> Result<Aggregates> {
     let aggregates = Aggregates::of(&tables.runs);
     aggregates.write(dir)?;
-    crate::tables::write_transitions(dir, &tables.runs)?;
-    let charts = crate::figures::write_charts(dir, tables, &aggregates, context)?;
+    let transitions = crate::tables::write_transitions(dir, &tables.runs)?;
+    let charts = crate::figures::write_charts(dir, tables, &aggregates, &transitions, context)?;
     let page = reporter::report_markdown(&reporter::ReportPage {
         context,
         runs: &tables.runs,

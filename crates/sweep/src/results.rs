@@ -86,16 +86,19 @@ pub enum ChartFile {
     Reliability,
     /// The penultimate-layer projection.
     Penultimate,
+    /// The realised transition matrix at the highest noise rate.
+    NoiseMatrix,
 }
 
 impl ChartFile {
     /// Every chart, in page order.
-    pub const ALL: [ChartFile; 5] = [
+    pub const ALL: [ChartFile; 6] = [
         ChartFile::AccuracyVsNoise,
         ChartFile::GainHeatmap,
         ChartFile::Curves,
         ChartFile::Reliability,
         ChartFile::Penultimate,
+        ChartFile::NoiseMatrix,
     ];
 
     /// The file stem shared by the chart's PNG and SVG.
@@ -106,6 +109,7 @@ impl ChartFile {
             ChartFile::Curves => "curves",
             ChartFile::Reliability => "reliability",
             ChartFile::Penultimate => "penultimate",
+            ChartFile::NoiseMatrix => "noise_matrix",
         }
     }
 
@@ -277,7 +281,8 @@ mod tests {
                 "gain_heatmap",
                 "curves",
                 "reliability",
-                "penultimate"
+                "penultimate",
+                "noise_matrix"
             ]
         );
         assert_eq!(ChartFile::Curves.png(), "curves.png");

@@ -86,6 +86,10 @@ fn run_example(name: &str, root: &Path) -> BTreeMap<(String, u64), Counts> {
         let expected = format!("{:.6}", flipped as f64 / total as f64);
         assert_eq!(rates[group], BTreeSet::from([expected]), "{name} {group:?}");
     }
+    // The realised matrix of the highest rate is drawn and explained.
+    assert!(out.join("noise_matrix.png").exists() && out.join("noise_matrix.svg").exists());
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("## Realised noise"), "{report}");
     // `sweep report` rebuilds the table from the noisy labels alone.
     let before = fs::read(out.join("transitions.csv")).unwrap();
     assert_success(&sweep(&["report", out.to_str().unwrap()]));
