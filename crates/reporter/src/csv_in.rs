@@ -11,7 +11,9 @@ use crate::rows::{EpochRow, RunRow};
 
 /// Reads the rows of a CSV written by [`write_csv`](crate::write_csv). `file` names the input in
 /// error messages. The header must be exactly `R::header()`; a cell that does not parse is an
-/// error naming its line and what was expected.
+/// error naming its line and what was expected. A header without the columns of
+/// [`CsvRow::added_columns`] (a table written before they existed) is read too, those cells
+/// taking their defaults.
 pub fn read_csv<R: CsvRow + DeserializeOwned>(
     input: impl Read,
     file: &str,
@@ -36,7 +38,13 @@ pub fn read_csv_lines<R: CsvRow + DeserializeOwned>(
         .clone();
     let header: Vec<String> = header_record.iter().map(String::from).collect();
     let expected = R::header();
-    if header != expected {
+    // A table written before an optional column existed is read without it.
+    let without_optional: Vec<String> = expected
+        .iter()
+        .filter(|column| !R::added_columns().contains(&column.as_str()))
+        .cloned()
+        .collect();
+    if header != expected && header != without_optional {
         return Err(error(
             1,
             format!(
@@ -207,6 +215,7 @@ mod tests {
             run_id: "00ff".into(),
             noise_model: "symmetric".into(),
             noise_rate: 0.2,
+            label_set: None,
             seed: 3,
             epsilon: 0.1,
             status: RunStatusLabel::Diverged,
@@ -232,6 +241,33 @@ mod tests {
         write_csv(&mut bytes, &[run(), run()]).unwrap();
         let rows: Vec<RunRow> = read_csv(bytes.as_slice(), "runs.csv").unwrap();
         assert_eq!(rows, vec![run(), run()]);
+    }
+
+    #[test]
+    fn a_table_written_before_a_column_was_added_reads_with_its_default() {
+        let labelled = RunRow {
+            label_set: Some("worst".into()),
+            ..run()
+        };
+        let mut bytes = Vec::new();
+        write_csv(&mut bytes, std::slice::from_ref(&labelled)).unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.starts_with("run_id,noise_model,noise_rate,label_set,seed,"));
+        // The same table without the `label_set` column, as versions before it wrote it.
+        let old: String = text
+            .lines()
+            .map(|line| {
+                let mut cells: Vec<&str> = line.split(',').collect();
+                cells.remove(3);
+                cells.join(",") + "\n"
+            })
+            .collect();
+        let rows: Vec<RunRow> = read_csv(old.as_bytes(), "runs.csv").unwrap();
+        assert_eq!(rows, vec![run()]);
+        assert_eq!(
+            read_csv::<RunRow>(text.as_bytes(), "runs.csv").unwrap(),
+            vec![labelled]
+        );
     }
 
     #[test]

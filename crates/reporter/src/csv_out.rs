@@ -28,6 +28,11 @@ pub trait CsvRow {
     fn header() -> Vec<String>;
     /// The row's cells, one per header column.
     fn record(&self) -> Vec<String>;
+    /// Columns added after the table was first written, whose cells default when a table
+    /// without them is read (their fields are `#[serde(default)]`).
+    fn added_columns() -> &'static [&'static str] {
+        &[]
+    }
     /// Writes the row to `writer`: by default its [`record`](CsvRow::record); serde rows
     /// serialize themselves.
     fn write_row<W: Write>(&self, writer: &mut csv::Writer<W>) -> Result<(), csv::Error> {
@@ -301,11 +306,16 @@ pub(crate) fn serde_record<T: Serialize>(row: &T) -> Vec<String> {
 /// Implements [`CsvRow`] for serde row structs: header from the field names, cells from the
 /// serializer.
 macro_rules! serde_csv_row {
-    ($($row:ty),+ $(,)?) => {$(
+    ($($row:ty $([added: $($added:literal),+])?),+ $(,)?) => {$(
         impl $crate::csv_out::CsvRow for $row {
             fn header() -> Vec<String> {
                 $crate::csv_out::serde_header::<$row>()
             }
+            $(
+            fn added_columns() -> &'static [&'static str] {
+                &[$($added),+]
+            }
+            )?
             fn record(&self) -> Vec<String> {
                 $crate::csv_out::serde_record(self)
             }

@@ -13,7 +13,12 @@ use crate::stats::{estimate, sorted_unique};
 /// The paired gain of `metric` (a paired summary metric) over hard targets on the grid of noise
 /// rates × ε > 0 of `paired`; a cell's interval only where it can be judged
 /// ([`Estimate::interval_estimable`](crate::Estimate::interval_estimable)).
-pub fn gain_heatmap(paired: &[PairedRow], metric: &str, title: &str) -> GainHeatmap {
+pub fn gain_heatmap(
+    paired: &[PairedRow],
+    metric: &str,
+    title: &str,
+    rate_label: &str,
+) -> GainHeatmap {
     let model = paired.first().map(|p| p.noise_model.clone());
     let rows: Vec<&PairedRow> = paired
         .iter()
@@ -39,6 +44,7 @@ pub fn gain_heatmap(paired: &[PairedRow], metric: &str, title: &str) -> GainHeat
     GainHeatmap {
         title: title.to_string(),
         value_label: "gain in clean test accuracy over hard targets (last epoch)".into(),
+        rate_label: rate_label.to_string(),
         rates: sorted_unique(rows.iter().map(|r| r.noise_rate)),
         epsilons: sorted_unique(rows.iter().map(|r| r.epsilon)),
         cells,

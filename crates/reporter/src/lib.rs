@@ -9,6 +9,7 @@ mod charts;
 mod csv_in;
 mod csv_out;
 mod figures;
+mod levels;
 mod page;
 mod paired;
 mod rows;
@@ -28,6 +29,7 @@ pub use csv_out::{CsvRow, format_float, write_csv};
 pub use figures::{
     curves_chart, gain_heatmap, noise_matrix_chart, penultimate_chart, reliability_chart,
 };
+pub use levels::NoiseLevels;
 pub use page::{PageChart, ReportContext, ReportPage, headline, report_markdown};
 pub use paired::{PairedRow, paired_differences};
 pub use rows::{CalibrationRow, EpochRow, ProjectionRow, RunRow, RunStatusLabel, TransitionRow};

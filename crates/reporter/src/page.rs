@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
+use crate::levels::NoiseLevels;
 use crate::paired::PairedRow;
 use crate::rows::{RunRow, RunStatusLabel};
 use crate::stats::{Estimate, MIN_SAMPLES_FOR_INTERVAL, NoInterval, estimate, sorted_unique};
@@ -211,55 +212,57 @@ fn main_sentence(row: &BestEpsilonRow, place: &str, gap_said: bool) -> String {
     }
 }
 
-/// The shorter sentence about the lowest noise rate.
-fn low_rate_sentence(row: &BestEpsilonRow, gap_said: bool) -> String {
-    let rate = row.noise_rate;
+/// The shorter sentence about the lowest noise level.
+fn low_rate_sentence(row: &BestEpsilonRow, gap_said: bool, levels: &NoiseLevels) -> String {
+    let rate = levels.phrase(row.noise_rate);
     let best = row.best_epsilon;
     let mean = accuracy(row.best_mean);
     if best > 0.0 {
         return match row.hard_mean {
             Some(hard) => format!(
-                "At rate {rate}, the best ε is {best} ({}).",
+                "At {rate}, the best ε is {best} ({}).",
                 against_hard(row.best_mean, hard)
             ),
             None if row.n_epsilons <= 1 && gap_said => {
-                format!("At rate {rate}, ε = {best} reaches {mean}.")
+                format!("At {rate}, ε = {best} reaches {mean}.")
             }
             None if row.n_epsilons <= 1 => format!(
-                "At rate {rate}, ε = {best} reaches {mean}, with no finished hard-target run to \
+                "At {rate}, ε = {best} reaches {mean}, with no finished hard-target run to \
                  compare."
             ),
-            None if gap_said => format!("At rate {rate}, the best ε is {best} ({mean})."),
+            None if gap_said => format!("At {rate}, the best ε is {best} ({mean})."),
             None => format!(
-                "At rate {rate}, the best ε is {best} ({mean}; no finished hard-target run to \
+                "At {rate}, the best ε is {best} ({mean}; no finished hard-target run to \
                  compare)."
             ),
         };
     }
     match row.best_soft {
         Some((epsilon, soft)) if soft == row.best_mean => format!(
-            "At rate {rate}, no ε > 0 beats hard targets (ε = {epsilon} ties with them at {mean})."
+            "At {rate}, no ε > 0 beats hard targets (ε = {epsilon} ties with them at {mean})."
         ),
         Some((epsilon, soft)) if accuracy(soft) == mean => format!(
-            "At rate {rate}, hard targets are best ({mean}), with ε = {epsilon} level to three \
+            "At {rate}, hard targets are best ({mean}), with ε = {epsilon} level to three \
              decimals."
         ),
         Some((epsilon, soft)) => format!(
-            "At rate {rate}, hard targets are best ({mean}; the best ε > 0, ε = {epsilon}, \
+            "At {rate}, hard targets are best ({mean}; the best ε > 0, ε = {epsilon}, \
              reaches {}).",
             accuracy(soft)
         ),
-        None if gap_said => format!("At rate {rate}, hard targets reach {mean}."),
-        None => format!(
-            "At rate {rate}, hard targets reach {mean}, with no finished ε > 0 run to compare."
-        ),
+        None if gap_said => format!("At {rate}, hard targets reach {mean}."),
+        None => {
+            format!("At {rate}, hard targets reach {mean}, with no finished ε > 0 run to compare.")
+        }
     }
 }
 
 /// The answer in a sentence or two: the best ε at the highest noise rate by last-epoch accuracy,
 /// with its paired gain over hard targets, then the lowest rate. Where the grid cannot answer the
 /// question (no hard targets, or nothing but hard targets), it says so and what it can answer.
-pub fn headline(best: &[BestEpsilonRow]) -> Option<String> {
+///
+/// For label sets (`levels`), each level is named with the share of training labels it changes.
+pub fn headline(best: &[BestEpsilonRow], levels: &NoiseLevels) -> Option<String> {
     let last_epoch: Vec<&BestEpsilonRow> = best
         .iter()
         .filter(|row| row.criterion == "test_accuracy")
@@ -270,10 +273,15 @@ pub fn headline(best: &[BestEpsilonRow]) -> Option<String> {
         .max_by(|a, b| a.noise_rate.total_cmp(&b.noise_rate))?;
     let rate = highest.noise_rate;
     let n_rates = sorted_unique(last_epoch.iter().map(|r| r.noise_rate)).len();
-    let place = if n_rates == 1 {
-        format!("At the only noise rate run ({rate})")
-    } else {
-        format!("At the highest noise rate run ({rate})")
+    let place = match levels.name(rate) {
+        Some(set) if n_rates == 1 => format!(
+            "With the only label set, {set} (which changes {rate:.3} of the training labels)"
+        ),
+        Some(set) => {
+            format!("With the label set that changes the most training labels, {set} ({rate:.3})")
+        }
+        None if n_rates == 1 => format!("At the only noise rate run ({rate})"),
+        None => format!("At the highest noise rate run ({rate})"),
     };
     let gap = grid_gap(&last_epoch);
     let mut text = String::new();
@@ -289,7 +297,7 @@ pub fn headline(best: &[BestEpsilonRow]) -> Option<String> {
         .filter(|row| row.noise_rate < rate)
     {
         text.push(' ');
-        text.push_str(&low_rate_sentence(lowest, gap.is_some()));
+        text.push_str(&low_rate_sentence(lowest, gap.is_some(), levels));
     }
     Some(text)
 }
@@ -406,7 +414,14 @@ fn grid_paragraph(runs: &[RunRow], paired: &[PairedRow]) -> String {
     let epsilons = sorted_unique(runs.iter().map(|r| r.epsilon));
     let mut text = format!(
         "The grid: {} × {} × {}; {}, {n_finished} finished.",
-        counted(rate_count(runs), "noise rate"),
+        counted(
+            rate_count(runs),
+            if NoiseLevels::from_runs(runs).are_label_sets() {
+                "label set"
+            } else {
+                "noise rate"
+            }
+        ),
         counted(seeds, "seed"),
         counted(epsilons.len(), "ε value"),
         counted(runs.len(), "run"),
@@ -445,7 +460,21 @@ fn accuracy_section(out: &mut String, page: &ReportPage<'_>) {
         let _ = writeln!(out, "No run finished, so there is no accuracy to show.\n");
         return;
     }
+    let levels = NoiseLevels::from_runs(page.runs);
     let realised = realised_rates(page.runs);
+    if levels.are_label_sets() {
+        let _ = writeln!(out, "{}", accuracy_table(page.summary, true, &levels));
+        let _ = writeln!(
+            out,
+            "Each row is one label set of the labels file, with the share of training labels it \
+             changes (`noise_rate` and `realised_noise_rate` in `runs.csv`), which the charts \
+             plot.\n"
+        );
+        if page.summary.iter().any(|r| r.n_finished == 0) {
+            let _ = writeln!(out, "– marks a cell without a finished run.\n");
+        }
+        return;
+    }
     let differs = realised
         .iter()
         .any(|(_, rate, share)| (rate - share).abs() >= 5e-4);
@@ -453,7 +482,7 @@ fn accuracy_section(out: &mut String, page: &ReportPage<'_>) {
         let _ = writeln!(
             out,
             "{}",
-            accuracy_table_with_realised(page.summary, &realised)
+            accuracy_table_with_realised(page.summary, &realised, &levels)
         );
         let _ = writeln!(
             out,
@@ -462,7 +491,7 @@ fn accuracy_section(out: &mut String, page: &ReportPage<'_>) {
              clean label (mean over seeds of `realised_noise_rate` in `runs.csv`).\n"
         );
     } else {
-        let _ = writeln!(out, "{}", accuracy_table(page.summary, true));
+        let _ = writeln!(out, "{}", accuracy_table(page.summary, true, &levels));
         let _ = writeln!(
             out,
             "`rate` is the nominal noise rate; the share of training labels actually flipped \
@@ -531,7 +560,11 @@ fn paired_section(out: &mut String, page: &ReportPage<'_>) {
         "{intro} Higher is better for accuracy; lower is better for ECE and memorised share. \
          `paired.csv` has NLL and, with 10 or more seeds, bootstrap intervals.\n"
     );
-    let _ = writeln!(out, "{}", paired_gain_table(page.paired));
+    let _ = writeln!(
+        out,
+        "{}",
+        paired_gain_table(page.paired, &NoiseLevels::from_runs(page.runs))
+    );
     let mut notes = Vec::new();
     if page.paired.iter().any(|p| p.n_pairs == 0) {
         notes.push(
@@ -587,7 +620,11 @@ fn best_section(out: &mut String, page: &ReportPage<'_>) {
         let _ = writeln!(out, "No best ε: no run finished.\n");
         return;
     }
-    let _ = writeln!(out, "{}", best_epsilon_table(page.best));
+    let _ = writeln!(
+        out,
+        "{}",
+        best_epsilon_table(page.best, &NoiseLevels::from_runs(page.runs))
+    );
     let mut notes = Vec::new();
     if page
         .best
@@ -665,7 +702,7 @@ pub fn report_markdown(page: &ReportPage<'_>) -> String {
     let context = page.context;
     let _ = writeln!(out, "# {}\n", context.name);
     let _ = writeln!(out, "**Question.** {}\n", context.question);
-    match headline(page.best) {
+    match headline(page.best, &NoiseLevels::from_runs(page.runs)) {
         Some(answer) => {
             let _ = writeln!(out, "**Answer.** {answer}\n");
         }
@@ -756,7 +793,7 @@ mod tests {
             best(0.0, 0.1, 0.9855, Some((0.008, 0.002, 0.014))),
             best(0.6, 0.6, 0.7248, Some((0.2195, 0.185, 0.254))),
         ];
-        let text = headline(&rows).unwrap();
+        let text = headline(&rows, &NoiseLevels::default()).unwrap();
         assert!(
             text.starts_with(
                 "At the highest noise rate run (0.6), label smoothing with ε = 0.6 reaches a \
@@ -775,13 +812,13 @@ mod tests {
             best_soft: Some((0.1, 0.65)),
             ..best(0.4, 0.0, 0.7, None)
         };
-        let none = headline(&[hard_best]).unwrap();
+        let none = headline(&[hard_best], &NoiseLevels::default()).unwrap();
         assert_eq!(
             none,
             "At the only noise rate run (0.4), no ε > 0 beats hard targets on average: they \
              reach a last-epoch clean test accuracy of 0.700, the best ε > 0 (ε = 0.1) 0.650."
         );
-        assert_eq!(headline(&[]), None);
+        assert_eq!(headline(&[], &NoiseLevels::default()), None);
     }
 
     #[test]

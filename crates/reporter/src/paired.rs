@@ -157,6 +157,7 @@ mod tests {
             run_id: format!("{seed}-{epsilon}"),
             noise_model: "symmetric".into(),
             noise_rate: 0.4,
+            label_set: None,
             seed,
             epsilon,
             status,

@@ -39,8 +39,12 @@ pub struct RunRow {
     pub run_id: String,
     /// Noise model name (`symmetric`, …).
     pub noise_model: String,
-    /// Nominal noise rate in [0, 1].
+    /// Nominal noise rate in [0, 1]; for a label set, the share of training labels it changes.
     pub noise_rate: f64,
+    /// The label set of noise read from a file (its noise level); empty for drawn noise. Tables
+    /// written before it existed read as empty.
+    #[serde(default)]
+    pub label_set: Option<String>,
     /// Seed index (0-based) within the experiment.
     pub seed: u64,
     /// Label smoothing ε in [0, 1].
@@ -192,7 +196,7 @@ pub struct TransitionRow {
 }
 
 serde_csv_row!(
-    RunRow,
+    RunRow [added: "label_set"],
     EpochRow,
     CalibrationRow,
     ProjectionRow,

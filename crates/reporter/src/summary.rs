@@ -192,6 +192,7 @@ mod tests {
             run_id: format!("{rate}-{seed}-{epsilon}"),
             noise_model: "symmetric".into(),
             noise_rate: rate,
+            label_set: None,
             seed,
             epsilon,
             status,

@@ -3,15 +3,17 @@
 
 use std::fmt::Write;
 
+use crate::levels::NoiseLevels;
 use crate::paired::PairedRow;
 use crate::stats::{Estimate, NoInterval, sorted_unique};
 use crate::summary::SummaryRow;
 use crate::verdict::{AucRow, BestEpsilonRow};
 
-/// Clean test accuracy (last epoch) per noise rate × ε, as `mean ± half-width of the 95% CI`.
-/// With `markdown`, a Markdown table; otherwise aligned plain text.
-pub fn accuracy_table(summary: &[SummaryRow], markdown: bool) -> String {
-    let (header, body) = accuracy_cells(summary, None);
+/// Clean test accuracy (last epoch) per noise level × ε, as `mean ± half-width of the 95% CI`;
+/// a label set of `levels` is named beside its rate. With `markdown`, a Markdown table;
+/// otherwise aligned plain text.
+pub fn accuracy_table(summary: &[SummaryRow], markdown: bool, levels: &NoiseLevels) -> String {
+    let (header, body) = accuracy_cells(summary, None, levels);
     if markdown {
         markdown_table(&header, &body)
     } else {
@@ -24,8 +26,9 @@ pub fn accuracy_table(summary: &[SummaryRow], markdown: bool) -> String {
 pub(crate) fn accuracy_table_with_realised(
     summary: &[SummaryRow],
     realised: &[(String, f64, f64)],
+    levels: &NoiseLevels,
 ) -> String {
-    let (header, body) = accuracy_cells(summary, Some(realised));
+    let (header, body) = accuracy_cells(summary, Some(realised), levels);
     markdown_table(&header, &body)
 }
 
@@ -33,6 +36,7 @@ pub(crate) fn accuracy_table_with_realised(
 fn accuracy_cells(
     summary: &[SummaryRow],
     realised: Option<&[(String, f64, f64)]>,
+    levels: &NoiseLevels,
 ) -> (Vec<String>, Vec<Vec<String>>) {
     let epsilons = sorted_unique(summary.iter().map(|r| r.epsilon));
     let mut rates: Vec<(String, f64)> = summary
@@ -41,14 +45,14 @@ fn accuracy_cells(
         .collect();
     rates.dedup();
 
-    let mut header = vec!["noise model".to_string(), "rate".to_string()];
+    let mut header = vec!["noise model".to_string(), levels.heading().to_string()];
     if realised.is_some() {
         header.push("flipped (realised)".to_string());
     }
     header.extend(epsilons.iter().map(|e| format!("ε = {e}")));
     let mut body = Vec::new();
     for (model, rate) in &rates {
-        let mut line = vec![model.clone(), format!("{rate}")];
+        let mut line = vec![model.clone(), levels.cell(*rate)];
         if let Some(realised) = realised {
             line.push(
                 realised
@@ -176,10 +180,10 @@ const GAIN_COLUMNS: [(&str, &str); 5] = [
 /// The paired differences against hard targets as a Markdown table: per (rate, ε > 0), the mean
 /// difference and its 95% t interval for accuracy (last, validation-selected and best epoch), ECE
 /// and memorised share; bold where the interval excludes 0.
-pub fn paired_gain_table(paired: &[PairedRow]) -> String {
+pub fn paired_gain_table(paired: &[PairedRow], levels: &NoiseLevels) -> String {
     let mut header = vec![
         "noise model".to_string(),
-        "rate".into(),
+        levels.heading().into(),
         "ε".into(),
         "pairs".into(),
     ];
@@ -189,7 +193,7 @@ pub fn paired_gain_table(paired: &[PairedRow]) -> String {
         .map(|row| {
             let mut line = vec![
                 row.noise_model.clone(),
-                format!("{}", row.noise_rate),
+                levels.cell(row.noise_rate),
                 format!("{}", row.epsilon),
                 row.n_pairs.to_string(),
             ];
@@ -205,10 +209,10 @@ pub fn paired_gain_table(paired: &[PairedRow]) -> String {
 }
 
 /// The best ε per noise rate as a Markdown table, one column pair per criterion.
-pub fn best_epsilon_table(best: &[BestEpsilonRow]) -> String {
+pub fn best_epsilon_table(best: &[BestEpsilonRow], levels: &NoiseLevels) -> String {
     let header: Vec<String> = [
         "noise model",
-        "rate",
+        levels.heading(),
         "criterion",
         "best ε",
         "its accuracy",
@@ -224,7 +228,7 @@ pub fn best_epsilon_table(best: &[BestEpsilonRow]) -> String {
             let hard_is_best = row.best_epsilon == 0.0;
             vec![
                 row.noise_model.clone(),
-                format!("{}", row.noise_rate),
+                levels.cell(row.noise_rate),
                 criterion_name(row.criterion).to_string(),
                 if hard_is_best {
                     "0 (hard targets)".to_string()

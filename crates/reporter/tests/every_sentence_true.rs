@@ -15,6 +15,7 @@ fn run(rate: f64, seed: u64, epsilon: f64, accuracy: f64) -> RunRow {
         run_id: format!("{rate}-{seed}-{epsilon}"),
         noise_model: "symmetric".into(),
         noise_rate: rate,
+        label_set: None,
         seed,
         epsilon,
         status: RunStatusLabel::Finished,
@@ -381,7 +382,8 @@ fn three_pairs_with_spread_are_judged() {
 #[test]
 fn unjudged_gain_cells_are_muted_in_the_heatmap() {
     let paired = paired_differences(&two_equal_pairs());
-    let heatmap: GainHeatmap = reporter::gain_heatmap(&paired, "test_accuracy", "t");
+    let heatmap: GainHeatmap =
+        reporter::gain_heatmap(&paired, "test_accuracy", "t", "nominal noise rate");
     assert_eq!(heatmap.cells.len(), 1);
     assert!(!heatmap.cells[0].resolved());
     assert_eq!((heatmap.cells[0].low, heatmap.cells[0].high), (None, None));
@@ -392,11 +394,16 @@ fn unjudged_gain_cells_are_muted_in_the_heatmap() {
 #[test]
 fn the_noise_axis_is_the_nominal_rate_and_the_table_gives_the_realised_one() {
     let summary = summarise(&grid(2, &[0.0, 0.3]));
-    let chart = accuracy_vs_noise_chart(&summary, "t");
+    let chart = accuracy_vs_noise_chart(&summary, "t", "nominal noise rate");
     for panel in &chart.panels {
         assert_eq!(panel.x_label, "nominal noise rate");
     }
-    let heatmap = reporter::gain_heatmap(&paired_differences(&grid(3, &[0.0, 0.3])), "x", "t");
+    let heatmap = reporter::gain_heatmap(
+        &paired_differences(&grid(3, &[0.0, 0.3])),
+        "x",
+        "t",
+        "nominal noise rate",
+    );
     let svg = Chart::Heatmap(GainHeatmap {
         cells: Vec::new(),
         ..heatmap
@@ -558,7 +565,11 @@ fn when_hard_targets_are_best_the_same_number_is_not_quoted_twice() {
         "{best}"
     );
     let summary = summarise(&runs);
-    let text = headline(&best_epsilons(&summary, &paired_differences(&runs))).unwrap();
+    let text = headline(
+        &best_epsilons(&summary, &paired_differences(&runs)),
+        &reporter::NoiseLevels::default(),
+    )
+    .unwrap();
     assert_eq!(text, answer(&page));
 }
 

@@ -29,6 +29,9 @@ pub struct PreparedData {
     pub test: Dataset,
     /// Row indices of each split in the original data set.
     pub split: Split,
+    /// For noise read from a labels file (`file`, `matrix_from`): its label sets, in the order
+    /// of the experiment's, each a label per row of the original data set; empty otherwise.
+    pub label_sets: Vec<Vec<usize>>,
 }
 
 /// Loads the configured data set, splits it (stratified, by the split seed; sources with their
@@ -98,6 +101,7 @@ pub fn prepare_checked(
             derive_seed(seed, "validation-subset"),
         );
     }
+    let label_sets = read_label_sets(experiment, &pool, &split)?;
     let mut validation = pool.subset(&split.validation);
     let mut test = own_test.unwrap_or_else(|| pool.subset(&split.test));
     // The training rows, the largest share, are moved down inside the pool rather than copied
@@ -113,9 +117,69 @@ pub fn prepare_checked(
             validation,
             test,
             split,
+            label_sets,
         },
         warnings,
     ))
+}
+
+/// The label sets of a `file` or `matrix_from` noise model, checked against the data: one label
+/// per sample of the original data set, each a class of the data, and (for `file`) no two sets
+/// changing the same share of the training labels, which would put them on one point of the
+/// noise axis.
+fn read_label_sets(
+    experiment: &Experiment,
+    pool: &Dataset,
+    split: &Split,
+) -> Result<Vec<Vec<usize>>, data::DataError> {
+    let (file, key) = match &experiment.noise.source {
+        NoiseSource::File(file) => (file, "noise.labels_file"),
+        NoiseSource::Estimated(file) => (file, "noise.matrix_from"),
+        _ => return Ok(Vec::new()),
+    };
+    let problem = |message: String| {
+        data::DataError::Setting(
+            experiment
+                .resolved()
+                .located(vec![(key.to_string(), message)])
+                .to_string(),
+        )
+    };
+    let sets = file.read().map_err(problem)?;
+    let n = pool.n_samples();
+    let k = pool.n_classes;
+    let mut rates: Vec<(String, &str)> = Vec::new();
+    for (labels, name) in sets.iter().zip(&file.sets) {
+        if labels.len() != n {
+            return Err(problem(format!(
+                "{}: {} rows, but the {} data that the splits are drawn from have {n} samples; \
+                 a label file has one row per sample, in the source's order",
+                file.path.display(),
+                labels.len(),
+                experiment.data.source.name()
+            )));
+        }
+        if let Some((row, &label)) = labels.iter().enumerate().find(|&(_, &l)| l >= k) {
+            return Err(problem(format!(
+                "{}: label set \"{name}\" gives row {row} the label {label}, but the data have {k} classes (0 to {})",
+                file.path.display(),
+                k - 1
+            )));
+        }
+        let flipped = split
+            .train
+            .iter()
+            .filter(|&&row| labels[row] != pool.labels[row])
+            .count();
+        let rate = reporter::format_float(flipped as f64 / split.train.len().max(1) as f64);
+        if let Some((_, other)) = rates.iter().find(|(r, _)| *r == rate) {
+            return Err(problem(format!(
+                "label sets \"{other}\" and \"{name}\" both change {rate} of the training labels, so they would be one point of the noise axis; compare them in two experiments"
+            )));
+        }
+        rates.push((rate, name));
+    }
+    Ok(sets)
 }
 
 /// The configured data, as read.
@@ -299,11 +363,12 @@ pub fn draw_noise(
     experiment: &Experiment,
     prepared: &PreparedData,
     noise_rate: f64,
+    label_set: Option<&str>,
     seed: u64,
 ) -> anyhow::Result<GroupNoise> {
     let settings = &experiment.noise;
     let name = settings.name();
-    let draw = |split: &str, data: &Dataset| -> anyhow::Result<NoisyLabels> {
+    let draw = |split: &str, data: &Dataset, rows: &[usize]| -> anyhow::Result<NoisyLabels> {
         // Nested draws share one stream across the rates of a seed; otherwise every rate has
         // its own.
         let label = if settings.nested {
@@ -337,6 +402,27 @@ pub fn draw_noise(
                     &mut rng,
                 )?);
             }
+            NoiseSource::File(file) => {
+                let index = label_set
+                    .and_then(|set| file.sets.iter().position(|s| s == set))
+                    .ok_or_else(|| anyhow::anyhow!("no label set {label_set:?} in the file"))?;
+                let labels = prepared
+                    .label_sets
+                    .get(index)
+                    .ok_or_else(|| anyhow::anyhow!("the label sets were not read"))?;
+                let noisy = rows.iter().map(|&row| labels[row]).collect();
+                return Ok(NoisyLabels::from_pair(&data.labels, noisy, k)?);
+            }
+            NoiseSource::Estimated(_) => {
+                // The realised matrix of the file's labels on the training split.
+                let labels = prepared
+                    .label_sets
+                    .first()
+                    .ok_or_else(|| anyhow::anyhow!("the label set was not read"))?;
+                let train = &prepared.train;
+                let noisy: Vec<usize> = prepared.split.train.iter().map(|&r| labels[r]).collect();
+                noise::TransitionMatrix::estimate(&train.labels, &noisy, k)?.scaled(noise_rate)?
+            }
             NoiseSource::Model(model) => model.matrix(noise_rate, k)?,
             NoiseSource::Pairs(pairs) => {
                 let pairs = class_pairs(pairs, &data.class_names, k)
@@ -353,9 +439,9 @@ pub fn draw_noise(
     };
     let validation = &prepared.validation;
     Ok(GroupNoise {
-        train: draw("train", &prepared.train)?,
+        train: draw("train", &prepared.train, &prepared.split.train)?,
         validation: if settings.corrupt_validation {
-            draw("validation", validation)?
+            draw("validation", validation, &prepared.split.validation)?
         } else {
             NoisyLabels::from_pair(
                 &validation.labels,
@@ -469,7 +555,8 @@ pub fn failed_record(
         run: RunRow {
             run_id: spec.run_id.clone(),
             noise_model: experiment.noise.name().to_string(),
-            noise_rate: spec.noise_rate,
+            noise_rate: level_rate(spec, noise),
+            label_set: spec.label_set.clone(),
             seed: spec.seed,
             epsilon: spec.epsilon,
             status: RunStatusLabel::Failed,
@@ -492,6 +579,16 @@ pub fn failed_record(
         projection: Vec::new(),
         seconds,
         training_seconds: 0.0,
+    }
+}
+
+/// The noise rate a run's rows carry: the nominal rate, or for a label set the share of training
+/// labels it changes (NaN when its labels were never read).
+pub fn level_rate(spec: &RunSpec, noise: Option<&GroupNoise>) -> f64 {
+    match (&spec.label_set, noise) {
+        (None, _) => spec.noise_rate,
+        (Some(_), Some(noise)) => noise.train.realised_rate(),
+        (Some(_), None) => f64::NAN,
     }
 }
 
@@ -540,13 +637,14 @@ fn rows(
     outcome: &RunOutcome,
 ) -> (RunRow, Vec<EpochRow>) {
     let noise_model = experiment.noise.name().to_string();
+    let noise_rate = level_rate(spec, Some(noise));
     let epochs: Vec<EpochRow> = outcome
         .epochs
         .iter()
         .map(|e| EpochRow {
             run_id: spec.run_id.clone(),
             noise_model: noise_model.clone(),
-            noise_rate: spec.noise_rate,
+            noise_rate,
             seed: spec.seed,
             epsilon: spec.epsilon,
             epoch: e.epoch,
@@ -583,7 +681,8 @@ fn rows(
     let run = RunRow {
         run_id: spec.run_id.clone(),
         noise_model,
-        noise_rate: spec.noise_rate,
+        noise_rate,
+        label_set: spec.label_set.clone(),
         seed: spec.seed,
         epsilon: spec.epsilon,
         status: match outcome.status {
@@ -643,8 +742,8 @@ learning_rate = 0.1
     fn noise_is_drawn_per_group_and_never_touches_the_test_split() {
         let experiment = parse(CONFIG, "t.toml").unwrap().resolve().unwrap();
         let prepared = prepare_data(&experiment).unwrap();
-        let a = draw_noise(&experiment, &prepared, 0.5, 1).unwrap();
-        let b = draw_noise(&experiment, &prepared, 0.5, 1).unwrap();
+        let a = draw_noise(&experiment, &prepared, 0.5, None, 1).unwrap();
+        let b = draw_noise(&experiment, &prepared, 0.5, None, 1).unwrap();
         assert_eq!(a.train, b.train);
         assert_eq!(a.validation, b.validation);
         // round(0.5 · n_c) flips per class on the training split.
@@ -658,7 +757,7 @@ learning_rate = 0.1
         assert!(a.validation.n_flipped() > 0);
         assert_ne!(
             a.train.labels,
-            draw_noise(&experiment, &prepared, 0.5, 0)
+            draw_noise(&experiment, &prepared, 0.5, None, 0)
                 .unwrap()
                 .train
                 .labels
@@ -669,7 +768,7 @@ learning_rate = 0.1
 
         let mut clean_validation = experiment.clone();
         clean_validation.noise.corrupt_validation = false;
-        let c = draw_noise(&clean_validation, &prepared, 0.5, 1).unwrap();
+        let c = draw_noise(&clean_validation, &prepared, 0.5, None, 1).unwrap();
         assert_eq!(c.validation.n_flipped(), 0);
         assert_eq!(c.train, a.train);
     }
@@ -779,7 +878,7 @@ learning_rate = 0.1
         // Grid order: rate 0.5, seed 1 holds runs 6 (ε = 0) and 7 (ε = 0.4).
         let (hard, soft) = (&specs[6], &specs[7]);
         assert_eq!((hard.noise_rate, hard.seed, soft.seed), (0.5, 1, 1));
-        let noise = draw_noise(&experiment, &prepared, 0.5, 1).unwrap();
+        let noise = draw_noise(&experiment, &prepared, 0.5, None, 1).unwrap();
         let hard_run = run_one(&experiment, &prepared, &noise, hard).unwrap();
         let soft_run = run_one(&experiment, &prepared, &noise, soft).unwrap();
         assert_eq!(
@@ -830,8 +929,8 @@ learning_rate = 0.1
         ] {
             let experiment = digits_with(noise);
             let prepared = prepare_data(&experiment).unwrap();
-            let low = draw_noise(&experiment, &prepared, 0.2, 0).unwrap();
-            let high = draw_noise(&experiment, &prepared, 0.4, 0).unwrap();
+            let low = draw_noise(&experiment, &prepared, 0.2, None, 0).unwrap();
+            let high = draw_noise(&experiment, &prepared, 0.4, None, 0).unwrap();
             assert_eq!(
                 flips(&high),
                 [(2, 7), (3, 8), (5, 6), (6, 5), (7, 1)],
@@ -851,7 +950,7 @@ learning_rate = 0.1
             "model = \"matrix\"\nmatrix_file = \"../../experiments/matrices/digits.csv\"\nrates = [1.0]",
         );
         let prepared = prepare_data(&experiment).unwrap();
-        let noise = draw_noise(&experiment, &prepared, 1.0, 0).unwrap();
+        let noise = draw_noise(&experiment, &prepared, 1.0, None, 0).unwrap();
         let NoiseSource::Matrix(matrix) = &experiment.noise.source else {
             panic!("a matrix source");
         };
@@ -865,13 +964,13 @@ learning_rate = 0.1
         let experiment = digits_with("model = \"instance\"\nrates = [0.0, 0.3]");
         let prepared = prepare_data(&experiment).unwrap();
         assert_eq!(
-            draw_noise(&experiment, &prepared, 0.0, 0)
+            draw_noise(&experiment, &prepared, 0.0, None, 0)
                 .unwrap()
                 .train
                 .n_flipped(),
             0
         );
-        let noise = draw_noise(&experiment, &prepared, 0.3, 0).unwrap();
+        let noise = draw_noise(&experiment, &prepared, 0.3, None, 0).unwrap();
         assert!(
             (noise.train.realised_rate() - 0.3).abs() < 0.04,
             "{}",
@@ -880,5 +979,51 @@ learning_rate = 0.1
         for (i, &flipped) in noise.train.flipped.iter().enumerate() {
             assert_eq!(flipped, noise.train.labels[i] != prepared.train.labels[i]);
         }
+    }
+
+    #[test]
+    fn a_labels_file_that_does_not_fit_the_data_is_refused_with_file_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, rows: usize, label: &dyn Fn(usize) -> String| {
+            let path = dir.path().join(name);
+            let mut text = String::from("row,a,b\n");
+            for row in 0..rows {
+                text.push_str(&format!("{row},{}\n", label(row)));
+            }
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        let refused = |path: &str| {
+            let experiment = digits_with(&format!(
+                "model = \"file\"\nlabels_file = \"{path}\"\ncolumns = [\"a\", \"b\"]"
+            ));
+            prepare_data(&experiment).unwrap_err().to_string()
+        };
+        let short = write("short.csv", 100, &|row| {
+            format!("{},{}", row % 10, row % 10)
+        });
+        assert!(
+            refused(&short).ends_with("100 rows, but the digits data that the splits are drawn from have 1797 samples; a label file has one row per sample, in the source's order"),
+            "{}",
+            refused(&short)
+        );
+        let wide = write("wide.csv", 1797, &|row| {
+            format!("{},{}", row % 10, if row == 5 { 12 } else { 1 })
+        });
+        assert!(
+            refused(&wide).contains(
+                "label set \"b\" gives row 5 the label 12, but the data have 10 classes (0 to 9)"
+            ),
+            "{}",
+            refused(&wide)
+        );
+        // Two sets that change the same share of the training labels would be one point.
+        let same = write("same.csv", 1797, &|_| "3,3".to_string());
+        assert!(
+            refused(&same).contains("label sets \"a\" and \"b\" both change"),
+            "{}",
+            refused(&same)
+        );
+        assert!(refused(&same).starts_with("t.toml:"), "{}", refused(&same));
     }
 }

@@ -37,11 +37,16 @@ pub fn write_charts(
     seeds.sort_unstable();
     seeds.dedup();
     let one_seed = seeds.len() == 1;
+    let against = if aggregates.levels.are_label_sets() {
+        "the share of training labels each label set changes (one point per label set)"
+    } else {
+        "the nominal noise rate of the configuration (the accuracy table gives the realised share \
+         of flipped training labels where it differs)"
+    };
     let main_caption = format!(
-        "Clean test accuracy against the nominal noise rate of the configuration (the accuracy \
-         table gives the realised share of flipped training labels where it differs), one line \
-         per ε ({}); left after the last epoch, right at the best epoch, which peeks at the test \
-         split and so shows what early stopping could reach at best.",
+        "Clean test accuracy against {against}, one line per ε ({}); left after the last epoch, \
+         right at the best epoch, which peeks at the test split and so shows what early stopping \
+         could reach at best.",
         if one_seed {
             "a single seed, so no band"
         } else {
@@ -97,18 +102,29 @@ pub fn write_charts(
     let charts: [(ChartFile, Option<Chart>, &str, &str, String); 6] = [
         (
             ChartFile::AccuracyVsNoise,
-            Some(reporter::accuracy_vs_noise_chart(&aggregates.summary, title).into()),
+            Some(
+                reporter::accuracy_vs_noise_chart(
+                    &aggregates.summary,
+                    title,
+                    aggregates.levels.axis_label(),
+                )
+                .into(),
+            ),
             "Accuracy versus noise",
             &main_caption,
             String::new(),
         ),
         (
             ChartFile::GainHeatmap,
-            aggregates
-                .paired
-                .iter()
-                .any(|p| p.n_pairs > 0)
-                .then(|| reporter::gain_heatmap(&aggregates.paired, "test_accuracy", title).into()),
+            aggregates.paired.iter().any(|p| p.n_pairs > 0).then(|| {
+                reporter::gain_heatmap(
+                    &aggregates.paired,
+                    "test_accuracy",
+                    title,
+                    aggregates.levels.axis_label(),
+                )
+                .into()
+            }),
             "Gain heatmap",
             &heatmap_caption,
             "there are no paired gains to show (see the paired-gain section)".into(),

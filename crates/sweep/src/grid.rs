@@ -23,8 +23,10 @@ const RUN_FORMAT_VERSION: u32 = 2;
 pub struct RunSpec {
     /// Position in grid order (rate, then seed, then ε), 0-based.
     pub index: usize,
-    /// Nominal noise rate.
+    /// Nominal noise rate; NaN for a label set, whose rate is measured when its labels are read.
     pub noise_rate: f64,
+    /// The label set of a `file` noise model (its noise level); `None` for the other models.
+    pub label_set: Option<String>,
     /// Seed index, 0-based.
     pub seed: u64,
     /// Label smoothing ε.
@@ -55,7 +57,14 @@ struct RunSettings<'a> {
     flip_rate_std: Option<f64>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     nested: bool,
-    noise_rate: f64,
+    /// The SHA-256 of a labels file (`file`, `matrix_from`) and the label set used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    noise_labels: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label_set: Option<&'a str>,
+    /// `None` for a label set, whose level is its name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    noise_rate: Option<f64>,
     seed: u64,
     epsilon: f64,
     model: &'a ModelConfig,
@@ -100,7 +109,22 @@ impl Shard {
     }
 }
 
-/// Expands the grid: noise rates × seeds × ε values, in that nesting order.
+/// The position of `spec`'s noise level (its rate, or its label set) in the experiment's levels;
+/// runs of one level and seed share their noisy labels.
+pub fn level_index(experiment: &Experiment, spec: &RunSpec) -> usize {
+    match (&spec.label_set, experiment.noise.label_sets()) {
+        (Some(set), Some(sets)) => sets.iter().position(|s| s == set),
+        _ => experiment
+            .noise
+            .rates
+            .iter()
+            .position(|&rate| rate == spec.noise_rate),
+    }
+    .unwrap_or(usize::MAX)
+}
+
+/// Expands the grid: noise levels (rates, or label sets) × seeds × ε values, in that nesting
+/// order.
 ///
 /// Run ids hash the configuration as written ([`Experiment::written`]), whether the experiment
 /// was resolved from its file or from the resolved configuration a `manifest.json` holds, so
@@ -116,8 +140,24 @@ pub fn expand(experiment: &Experiment) -> Vec<RunSpec> {
         NoiseSource::Instance { flip_rate_std } => Some(flip_rate_std),
         _ => None,
     };
+    let labels = match &noise.source {
+        NoiseSource::File(file) | NoiseSource::Estimated(file) => Some(file),
+        _ => None,
+    };
+    let estimated_set = match &noise.source {
+        NoiseSource::Estimated(file) => file.sets.first().map(String::as_str),
+        _ => None,
+    };
+    // The noise levels: each rate, or each label set of a `file` model.
+    let levels: Vec<(f64, Option<&str>)> = match noise.label_sets() {
+        Some(sets) => sets
+            .iter()
+            .map(|set| (f64::NAN, Some(set.as_str())))
+            .collect(),
+        None => noise.rates.iter().map(|&rate| (rate, None)).collect(),
+    };
     let mut runs = Vec::new();
-    for &noise_rate in &noise.rates {
+    for (noise_rate, label_set) in levels {
         for seed in 0..config.seeds {
             for &epsilon in &config.targets.epsilons {
                 let settings = RunSettings {
@@ -132,7 +172,9 @@ pub fn expand(experiment: &Experiment) -> Vec<RunSpec> {
                     noise_matrix,
                     flip_rate_std,
                     nested: noise.nested,
-                    noise_rate,
+                    noise_labels: labels.map(|file| file.digest.as_str()),
+                    label_set: label_set.or(estimated_set),
+                    noise_rate: label_set.is_none().then_some(noise_rate),
                     seed,
                     epsilon,
                     model: &config.model,
@@ -141,6 +183,7 @@ pub fn expand(experiment: &Experiment) -> Vec<RunSpec> {
                 runs.push(RunSpec {
                     index: runs.len(),
                     noise_rate,
+                    label_set: label_set.map(String::from),
                     seed,
                     epsilon,
                     run_id: hex_digest(&settings, 16),

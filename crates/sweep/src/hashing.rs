@@ -17,6 +17,14 @@ pub fn hex_digest<T: Serialize>(value: &T, n_hex: usize) -> String {
         .to_string()
 }
 
+/// The SHA-256 of `bytes` in hex (64 digits).
+pub fn bytes_digest(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 /// A seed for the stream labelled `label`, derived from the experiment seed.
 pub fn derive_seed(experiment_seed: u64, label: &str) -> u64 {
     let digest = Sha256::digest(format!("labelnoise-seed-v1|{experiment_seed}|{label}"));

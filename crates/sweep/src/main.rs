@@ -242,7 +242,7 @@ fn check_command(config_path: &Path) -> Result<Outcome> {
         "{}: valid; {} ({} × {} × {} ε); data: {} training, {} validation, {} test samples, {} features, {} classes",
         config_path.display(),
         reporter::counted(grid::expand(&experiment).len(), "run"),
-        reporter::counted(experiment.noise.rates.len(), "noise rate"),
+        experiment.noise.levels_counted(),
         reporter::counted(experiment.seeds as usize, "seed"),
         experiment.epsilons.len(),
         prepared.train.n_samples(),
@@ -296,8 +296,11 @@ fn report_command(dir: &Path) -> Result<Outcome> {
     };
     let context = report::read_context(dir);
     let aggregates = report::write_report(dir, &tables, &context)?;
-    out!("{}", reporter::accuracy_table(&aggregates.summary, false));
-    if let Some(answer) = reporter::headline(&aggregates.best) {
+    out!(
+        "{}",
+        reporter::accuracy_table(&aggregates.summary, false, &aggregates.levels)
+    );
+    if let Some(answer) = reporter::headline(&aggregates.best, &aggregates.levels) {
         outln!("{answer}");
     }
     errln!(
@@ -375,14 +378,25 @@ fn configure_inner_threads(jobs: usize) -> usize {
 
 fn list_command(config_path: &Path) -> Result<Outcome> {
     let experiment = config::load(config_path)?.resolve()?;
-    let mut lines = vec!["index,run_id,noise_model,noise_rate,seed,epsilon".to_string()];
+    // Label sets are the noise levels of a `file` model: their rate is measured when the labels
+    // are read, so the list names the set instead.
+    let label_sets = experiment.noise.label_sets().is_some();
+    let level = if label_sets {
+        "label_set"
+    } else {
+        "noise_rate"
+    };
+    let mut lines = vec![format!("index,run_id,noise_model,{level},seed,epsilon")];
     lines.extend(grid::expand(&experiment).into_iter().map(|spec| {
+        let level = match &spec.label_set {
+            Some(set) => set.clone(),
+            None => spec.noise_rate.to_string(),
+        };
         format!(
-            "{},{},{},{},{},{}",
+            "{},{},{},{level},{},{}",
             spec.index,
             spec.run_id,
             experiment.noise.model.name(),
-            spec.noise_rate,
             spec.seed,
             spec.epsilon
         )

@@ -145,7 +145,10 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
     let tables = ResultTables::from_records(&views).write(out)?;
     let context = crate::report::read_context(out);
     let aggregates: Aggregates = write_report(out, &tables, &context)?;
-    out!("{}", reporter::accuracy_table(&aggregates.summary, false));
+    out!(
+        "{}",
+        reporter::accuracy_table(&aggregates.summary, false, &aggregates.levels)
+    );
     drop(lock);
     Ok(MergeSummary {
         total: specs.len(),

@@ -13,9 +13,10 @@ use rayon::prelude::*;
 
 use crate::config::{Experiment, NoiseSource};
 use crate::experiment::{
-    GroupNoise, PreparedData, RunRecord, draw_noise, failed_record, prepare_data, run_one,
+    GroupNoise, PreparedData, RunRecord, draw_noise, failed_record, level_rate, prepare_data,
+    run_one,
 };
-use crate::grid::{RunSpec, Shard, expand, hex_digest};
+use crate::grid::{RunSpec, Shard, expand, hex_digest, level_index};
 use crate::report::write_report;
 use crate::results::{RECORDS, RUNS};
 use crate::store::ResultsDir;
@@ -287,7 +288,7 @@ fn announce(sweep: Sweep<'_>, plan: &Plan<'_>) {
     errln!(
         "{}: {slice} ({} × {} × {} ε), {} already finished, {} to train on {} job{} → {}",
         experiment.name,
-        reporter::counted(experiment.noise.rates.len(), "noise rate"),
+        experiment.noise.levels_counted(),
         reporter::counted(experiment.seeds as usize, "seed"),
         experiment.epsilons.len(),
         skipped,
@@ -339,15 +340,20 @@ fn draw_group_noise(
     let experiment = sweep.experiment;
     let mut groups = Groups::new();
     for spec in pending {
-        let rate_index = rate_index(experiment, spec.noise_rate);
         if let std::collections::btree_map::Entry::Vacant(slot) =
-            groups.entry((rate_index, spec.seed))
+            groups.entry((level_index(experiment, spec), spec.seed))
         {
-            let noise = draw_noise(experiment, prepared, spec.noise_rate, spec.seed)
-                .context("drawing noisy labels")?;
+            let noise = draw_noise(
+                experiment,
+                prepared,
+                spec.noise_rate,
+                spec.label_set.as_deref(),
+                spec.seed,
+            )
+            .context("drawing noisy labels")?;
             sweep.dir.write_noisy_labels(
                 experiment.noise.model.name(),
-                spec.noise_rate,
+                level_rate(spec, Some(&noise)),
                 spec.seed,
                 prepared,
                 &noise,
@@ -449,7 +455,7 @@ impl Workers<'_> {
         if self.stop.load(Ordering::Relaxed) {
             return;
         }
-        let noise = &self.groups[&(rate_index(experiment, spec.noise_rate), spec.seed)];
+        let noise = &self.groups[&(level_index(experiment, spec), spec.seed)];
         let result = if self.injected.contains(&spec.run_id) {
             Err(injected_failure())
         } else {
@@ -496,7 +502,7 @@ fn store_results(
                         "--fail-fast: starting no further run; runs already training finish and are kept"
                     );
                 }
-                let noise = groups.get(&(rate_index(experiment, spec.noise_rate), spec.seed));
+                let noise = groups.get(&(level_index(experiment, spec), spec.seed));
                 failed_record(experiment, noise, spec, message, 0.0)
             }
         };
@@ -558,8 +564,11 @@ fn print_outcome(
         seeds,
         if seeds == 1 { "" } else { "s" }
     );
-    out!("{}", accuracy_table(&aggregates.summary, false));
-    if let Some(answer) = reporter::headline(&aggregates.best) {
+    out!(
+        "{}",
+        accuracy_table(&aggregates.summary, false, &aggregates.levels)
+    );
+    if let Some(answer) = reporter::headline(&aggregates.best, &aggregates.levels) {
         outln!("{answer}");
     }
     if summary.diverged > 0 {
@@ -579,15 +588,6 @@ fn print_outcome(
         sweep.dir.root().display(),
         started.elapsed().as_secs_f64()
     );
-}
-
-fn rate_index(experiment: &Experiment, rate: f64) -> usize {
-    experiment
-        .noise
-        .rates
-        .iter()
-        .position(|&r| r == rate)
-        .unwrap_or(usize::MAX)
 }
 
 /// The noise model as the report's title and question name it: its name, and for the models
@@ -610,6 +610,15 @@ fn noise_description(experiment: &Experiment) -> String {
             format!("{name} (a given {k}×{k} transition matrix)")
         }
         NoiseSource::Instance { .. } => "instance-dependent".to_string(),
+        NoiseSource::File(file) => format!(
+            "given ({}: {})",
+            reporter::counted(file.sets.len(), "label set"),
+            file.sets.join(", ")
+        ),
+        NoiseSource::Estimated(file) => format!(
+            "matrix (estimated from the labels {})",
+            file.sets.join(", ")
+        ),
     }
 }
 
@@ -631,10 +640,19 @@ pub fn report_context(experiment: &Experiment) -> reporter::ReportContext {
     reporter::ReportContext {
         name: experiment.name.clone(),
         title: format!("{noise} noise on {data}: {model}"),
-        question: format!(
-            "How much does label smoothing (ε > 0) protect {article} {model} trained on {data} against \
-             {noise} label noise, compared with hard targets (ε = 0), at each noise rate?"
-        ),
+        question: match experiment.noise.label_sets() {
+            Some(sets) => format!(
+                "How much does label smoothing (ε > 0) protect {article} {model} trained on {data} \
+                 against the noise of the given labels ({}), compared with hard targets (ε = 0), \
+                 for each label set?",
+                sets.join(", ")
+            ),
+            None => format!(
+                "How much does label smoothing (ε > 0) protect {article} {model} trained on {data} \
+                 against {noise} label noise, compared with hard targets (ε = 0), at each noise \
+                 rate?"
+            ),
+        },
         settings,
     }
 }
@@ -765,9 +783,13 @@ impl Progress {
     }
 
     fn describe(spec: &RunSpec) -> String {
+        let level = match &spec.label_set {
+            Some(set) => format!("labels {set}"),
+            None => format!("rate {}", spec.noise_rate),
+        };
         format!(
-            "rate {} seed {} ε {} ({})",
-            spec.noise_rate, spec.seed, spec.epsilon, spec.run_id
+            "{level} seed {} ε {} ({})",
+            spec.seed, spec.epsilon, spec.run_id
         )
     }
 

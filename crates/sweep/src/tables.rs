@@ -114,7 +114,15 @@ struct RunIdentity {
     grid: Option<(String, GridIds)>,
 }
 
-/// Run ids by (noise rate, seed, ε), the rate and ε formatted as in the CSVs.
+/// A noise level as [`GridIds`] keys it: the label set's name, or the rate as the CSVs write it.
+fn level_key(label_set: Option<&str>, rate: f64) -> String {
+    match label_set {
+        Some(set) => format!("labels:{set}"),
+        None => format_float(rate),
+    }
+}
+
+/// Run ids by (noise level, seed, ε), the rate and ε formatted as in the CSVs.
 type GridIds = HashMap<(String, u64, String), String>;
 
 impl RunIdentity {
@@ -139,7 +147,7 @@ impl RunIdentity {
                     .into_iter()
                     .map(|spec| {
                         let key = (
-                            format_float(spec.noise_rate),
+                            level_key(spec.label_set.as_deref(), spec.noise_rate),
                             spec.seed,
                             format_float(spec.epsilon),
                         );
@@ -167,10 +175,11 @@ impl RunIdentity {
         let Some((model, ids)) = &self.grid else {
             return Ok(());
         };
-        let settings = format!(
-            "noise rate {}, seed {}, ε {}",
-            run.noise_rate, run.seed, run.epsilon
-        );
+        let level = match &run.label_set {
+            Some(set) => format!("label set {set}"),
+            None => format!("noise rate {}", run.noise_rate),
+        };
+        let settings = format!("{level}, seed {}, ε {}", run.seed, run.epsilon);
         if &run.noise_model != model {
             return Err(format!(
                 "noise_model `{}` is not the noise model of the configuration in {MANIFEST} \
@@ -179,7 +188,7 @@ impl RunIdentity {
             ));
         }
         let key = (
-            format_float(run.noise_rate),
+            level_key(run.label_set.as_deref(), run.noise_rate),
             run.seed,
             format_float(run.epsilon),
         );
@@ -242,6 +251,8 @@ pub struct Aggregates {
     pub best: Vec<BestEpsilonRow>,
     /// `auc.csv`.
     pub areas: Vec<AucRow>,
+    /// The label sets the rates stand for, when the noise was read from a file.
+    pub levels: reporter::NoiseLevels,
 }
 
 impl Aggregates {
@@ -252,6 +263,7 @@ impl Aggregates {
         let best = reporter::best_epsilons(&summary, &paired);
         Aggregates {
             areas: reporter::areas_under_curves(runs),
+            levels: reporter::NoiseLevels::from_runs(runs),
             summary,
             paired,
             best,

@@ -147,4 +147,84 @@ fn each_example_noise_model_draws_its_defining_labels_and_audits_them() {
             assert_eq!(flipped, 0);
         }
     }
+
+    // Given label sets: every noisy label is the file's label of that row for that set, and each
+    // set is one point of the noise axis at the share it changes.
+    let sets = run_example("label-sets", root.path());
+    assert_eq!(sets.len(), 3 * 3, "3 label sets × 3 seeds");
+    let out = root.path().join("label-sets");
+    let file = fs::read_to_string("../../experiments/labels/digits-annotators.csv").unwrap();
+    let header: Vec<&str> = file.lines().next().unwrap().split(',').collect();
+    let given: Vec<Vec<usize>> = file
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    let mut runs = csv::Reader::from_path(out.join("runs.csv")).unwrap();
+    let columns = runs.headers().unwrap().clone();
+    let at = |name: &str| columns.iter().position(|h| h == name).unwrap();
+    let mut levels = BTreeSet::new();
+    for record in runs.records() {
+        let record = record.unwrap();
+        levels.insert((
+            record[at("label_set")].to_string(),
+            record[at("noise_rate")].to_string(),
+        ));
+    }
+    assert_eq!(levels.len(), 3, "{levels:?}");
+    for (set, rate) in &levels {
+        let column = header.iter().position(|h| h == set).unwrap();
+        let labels = fs::read_to_string(
+            out.join("noisy-labels")
+                .join(format!("file-rate{rate}-seed0.csv")),
+        )
+        .unwrap();
+        for line in labels.lines().skip(1) {
+            let fields: Vec<&str> = line.split(',').collect();
+            let row: usize = fields[1].parse().unwrap();
+            assert_eq!(
+                fields[3].parse::<usize>().unwrap(),
+                given[row][column],
+                "{set} row {row}"
+            );
+        }
+    }
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    for set in ["careful", "hurried", "worst"] {
+        assert!(report.contains(&format!("| file | {set} (")), "{report}");
+    }
+    assert!(report.contains("for each label set?"), "{report}");
+    let list = sweep_command(&["list", "experiments/label-sets.toml"])
+        .current_dir("../..")
+        .output()
+        .unwrap();
+    assert_success(&list);
+    let listing = String::from_utf8(list.stdout).unwrap();
+    assert!(
+        listing.starts_with("index,run_id,noise_model,label_set,seed,epsilon\n0,"),
+        "{listing}"
+    );
+
+    // A matrix estimated from the worst annotator: flips only go where that annotator's labels go.
+    let estimated = run_example("estimated-matrix", root.path());
+    let worst = header.iter().position(|h| *h == "worst").unwrap();
+    let out = root.path().join("estimated-matrix");
+    let clean_labels = fs::read_to_string(
+        out.join("noisy-labels")
+            .join("matrix-rate1.000000-seed0.csv"),
+    )
+    .unwrap();
+    let mut seen = BTreeSet::new();
+    for line in clean_labels.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let (row, clean): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+        seen.insert((clean, given[row][worst]));
+    }
+    for counts in estimated.values() {
+        for (split, clean, noisy) in counts.keys() {
+            if split == "train" {
+                assert!(seen.contains(&(*clean, *noisy)), "{clean}→{noisy}");
+            }
+        }
+    }
 }

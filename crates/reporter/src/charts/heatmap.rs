@@ -83,6 +83,8 @@ pub struct GainHeatmap {
     pub title: String,
     /// What the colour shows, written over the colour bar.
     pub value_label: String,
+    /// What the columns are, written under them ("nominal noise rate").
+    pub rate_label: String,
     /// Column values, left to right.
     pub rates: Vec<f64>,
     /// Row values, top to bottom.
@@ -234,7 +236,7 @@ impl GainHeatmap {
         }
         let centre = layout.grid_centre(self.rates.len());
         root.draw_text(
-            "nominal noise rate",
+            &self.rate_label,
             &text_style(17.0, BLACK, (HPos::Center, VPos::Top)),
             (centre, bottom + 34),
         )
@@ -417,6 +419,7 @@ mod tests {
         GainHeatmap {
             title: "test accuracy gain over hard targets".into(),
             value_label: "accuracy difference (ε − hard targets)".into(),
+            rate_label: "nominal noise rate".into(),
             rates: vec![0.0, 0.2, 0.4, 0.6],
             epsilons: vec![0.05, 0.1, 0.2],
             cells: vec![
@@ -496,6 +499,7 @@ mod tests {
         let heatmap = GainHeatmap {
             title: "one cell".into(),
             value_label: "gain".into(),
+            rate_label: "nominal noise rate".into(),
             rates: vec![0.4],
             epsilons: vec![0.1],
             cells: vec![cell(0.4, 0.1, 0.2, interval)],
@@ -557,6 +561,7 @@ mod tests {
         let empty = Chart::Heatmap(GainHeatmap {
             title: "nothing yet".into(),
             value_label: "gain".into(),
+            rate_label: "nominal noise rate".into(),
             rates: Vec::new(),
             epsilons: Vec::new(),
             cells: Vec::new(),

@@ -132,13 +132,13 @@ pub fn metric_vs_noise_series(summary: &[SummaryRow], metric: &str) -> Vec<Chart
 /// The accuracy-versus-noise chart of a summary: clean test accuracy (mean over seeds, 95% band)
 /// against the noise rate, one line per ε, after the last epoch and at the best epoch, both panels
 /// on one vertical range so that they can be compared by eye.
-pub fn accuracy_vs_noise_chart(summary: &[SummaryRow], title: &str) -> LineChart {
+pub fn accuracy_vs_noise_chart(summary: &[SummaryRow], title: &str, x_label: &str) -> LineChart {
     let last = metric_vs_noise_series(summary, "test_accuracy");
     let best = metric_vs_noise_series(summary, "best_test_accuracy");
     let y_range = auto_y_range(last.iter().chain(best.iter()));
     let panel = |title: &str, series| LinePanel {
         title: title.to_string(),
-        x_label: "nominal noise rate".into(),
+        x_label: x_label.to_string(),
         y_label: "clean test accuracy".into(),
         series,
         y_range: Some(y_range),
@@ -409,7 +409,7 @@ mod tests {
             summary_row(0.8, 0.0, &[0.30, 0.35, 0.32], &[0.52, 0.55, 0.50]),
             summary_row(0.8, 0.2, &[0.45, 0.48, 0.42], &[0.58, 0.60, 0.55]),
         ];
-        accuracy_vs_noise_chart(&summary, "symmetric noise on digits")
+        accuracy_vs_noise_chart(&summary, "symmetric noise on digits", "nominal noise rate")
     }
 
     fn series(label: &str, hard: bool, colour_index: usize, points: &[(f64, f64)]) -> ChartSeries {

@@ -178,7 +178,7 @@ impl ExperimentConfig {
                     "ρ = {rate} ≥ 1/2: under instance-dependent noise the per-sample flip rates are drawn around ρ, so about half of the samples or more then have a flip rate of at least 1/2, at which their noisy label can be as likely as the clean one"
                 ),
                 // Each row of a matrix is checked at each rate with the matrix.
-                NoiseModelName::None | NoiseModelName::Matrix => continue,
+                NoiseModelName::None | NoiseModelName::Matrix | NoiseModelName::File => continue,
             };
             found.push((format!("noise.rates[{index}]"), reason));
         }
@@ -216,7 +216,7 @@ impl ExperimentConfig {
 /// `1 − ρ + ρ/K` against `ρ/K` gives 1. `None` for no noise.
 fn degenerate_rate(model: NoiseModelName, k: usize) -> Option<f64> {
     match model {
-        NoiseModelName::None | NoiseModelName::Matrix => None,
+        NoiseModelName::None | NoiseModelName::Matrix | NoiseModelName::File => None,
         NoiseModelName::Asymmetric | NoiseModelName::Instance => Some(0.5),
         NoiseModelName::Symmetric => Some((k.max(2) - 1) as f64 / k.max(2) as f64),
         NoiseModelName::PairFlip => Some(0.5),

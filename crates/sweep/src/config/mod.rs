@@ -102,6 +102,16 @@ pub fn parse(text: &str, file: &str) -> Result<ExperimentConfig, ConfigError> {
             }],
         });
     }
+    if config.noise.labels_digest.is_some() {
+        return Err(ConfigError {
+            file: file.into(),
+            problems: vec![ConfigProblem {
+                line: locate(text, "noise.labels_digest"),
+                key: Some("noise.labels_digest".into()),
+                message: "not a key of the experiment file: it is the digest of the labels file, which resolution records in manifest.json".into(),
+            }],
+        });
+    }
     config.origin = Origin::new(file, text);
     let problems: Vec<ConfigProblem> = validate(&config)
         .into_iter()

@@ -197,6 +197,61 @@ pub enum NoiseSource {
         /// σ of the truncated normal the flip rates are drawn from.
         flip_rate_std: f64,
     },
+    /// Noisy labels given in a file: each label set is one noise level, at the share of
+    /// training labels it changes. The labels are read with the data.
+    File(LabelsFile),
+    /// The realised transition matrix of a file's label set on the training split, scaled by
+    /// each rate and injected like a given matrix.
+    Estimated(LabelsFile),
+}
+
+/// A labels file and the label sets read from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelsFile {
+    /// The file (a CSV with a `row` column, or a `.npy` array).
+    pub path: PathBuf,
+    /// The label sets: the CSV columns, or for a `.npy` file its one set, named after the file.
+    pub sets: Vec<String>,
+    /// Whether the file is read as a `.npy` array.
+    pub npy: bool,
+    /// The SHA-256 of the file's bytes, which run ids hash.
+    pub digest: String,
+}
+
+impl LabelsFile {
+    /// Reads the label sets, each a label per row of the source's training data. Errors name
+    /// the file and what is wrong.
+    pub fn read(&self) -> Result<Vec<Vec<usize>>, String> {
+        let bytes = std::fs::read(&self.path)
+            .map_err(|error| format!("{}: cannot read it ({error})", self.path.display()))?;
+        let in_file = |error: noise::NoiseError| format!("{}: {error}", self.path.display());
+        if self.npy {
+            Ok(vec![noise::labels_from_npy(&bytes).map_err(in_file)?])
+        } else {
+            let text = String::from_utf8(bytes)
+                .map_err(|_| format!("{}: not a text (UTF-8) CSV file", self.path.display()))?;
+            let columns: Vec<&str> = self.sets.iter().map(String::as_str).collect();
+            noise::labels_from_csv_str(&text, &columns).map_err(in_file)
+        }
+    }
+}
+
+impl NoiseSettings {
+    /// The noise levels counted: "3 noise rates", or "2 label sets" for `file`.
+    pub fn levels_counted(&self) -> String {
+        match self.label_sets() {
+            Some(sets) => reporter::counted(sets.len(), "label set"),
+            None => reporter::counted(self.rates.len(), "noise rate"),
+        }
+    }
+
+    /// The names of the noise levels when they are label sets (`file`), in file order.
+    pub fn label_sets(&self) -> Option<&[String]> {
+        match &self.source {
+            NoiseSource::File(file) => Some(&file.sets),
+            _ => None,
+        }
+    }
 }
 
 /// The optimiser and the training loop.
@@ -633,6 +688,46 @@ impl ExperimentConfig {
             noise_config.matrix = Some(matrix.into_rows());
             filled.push("noise.matrix".into());
         }
+        let labels_key = if noise_config.model == NoiseModelName::File {
+            "noise.labels_file"
+        } else {
+            "noise.matrix_from"
+        };
+        let labels_file = match (&noise_config.labels_file, &noise_config.matrix_from) {
+            (Some(path), _) | (None, Some(path)) => {
+                let npy = super::validate::is_npy(path);
+                let sets = match (&noise_config.columns, &noise_config.column) {
+                    (Some(columns), _) => columns.clone(),
+                    (None, Some(column)) => vec![column.clone()],
+                    (None, None) => vec![
+                        path.file_stem()
+                            .map_or_else(|| "labels".into(), |s| s.to_string_lossy().into_owned()),
+                    ],
+                };
+                let digest = match &noise_config.labels_digest {
+                    Some(digest) => digest.clone(),
+                    None => {
+                        let bytes = std::fs::read(path).map_err(|error| {
+                            self.located(vec![(
+                                labels_key.to_string(),
+                                format!("{}: cannot read it ({error})", path.display()),
+                            )])
+                        })?;
+                        let digest = crate::hashing::bytes_digest(&bytes);
+                        noise_config.labels_digest = Some(digest.clone());
+                        filled.push("noise.labels_digest".into());
+                        digest
+                    }
+                };
+                Some(LabelsFile {
+                    path: path.clone(),
+                    sets,
+                    npy,
+                    digest,
+                })
+            }
+            (None, None) => None,
+        };
         let source = match noise_config.model {
             NoiseModelName::None => NoiseSource::Model(noise::NoiseModel::None),
             NoiseModelName::Symmetric => NoiseSource::Model(noise::NoiseModel::Symmetric),
@@ -647,12 +742,24 @@ impl ExperimentConfig {
                 }
                 (None, pairs) => NoiseSource::Pairs(pairs.clone().unwrap_or_default()),
             },
-            NoiseModelName::Matrix => {
-                let rows = noise_config.matrix.clone().unwrap_or_default();
-                NoiseSource::Matrix(noise::TransitionMatrix::from_rows(rows).map_err(|error| {
-                    self.located(vec![("noise.matrix".to_string(), error.to_string())])
-                })?)
-            }
+            NoiseModelName::File => match labels_file {
+                Some(file) => NoiseSource::File(file),
+                None => {
+                    return Err(self.located(vec![(
+                        "noise.model".to_string(),
+                        "\"file\" needs labels_file".to_string(),
+                    )]));
+                }
+            },
+            NoiseModelName::Matrix => match labels_file {
+                Some(file) => NoiseSource::Estimated(file),
+                None => {
+                    let rows = noise_config.matrix.clone().unwrap_or_default();
+                    NoiseSource::Matrix(noise::TransitionMatrix::from_rows(rows).map_err(
+                        |error| self.located(vec![("noise.matrix".to_string(), error.to_string())]),
+                    )?)
+                }
+            },
             NoiseModelName::Instance => NoiseSource::Instance {
                 flip_rate_std: fill(
                     &mut noise_config.flip_rate_std,
@@ -711,6 +818,7 @@ impl ExperimentConfig {
                 "data.labels" => data.labels = None,
                 "data.grayscale" => data.grayscale = None,
                 "noise.matrix" => noise.matrix = None,
+                "noise.labels_digest" => noise.labels_digest = None,
                 "noise.flip_rate_std" => noise.flip_rate_std = None,
                 "model.channels" => model.channels = None,
                 "training.momentum" => training.momentum = None,

@@ -200,13 +200,14 @@ impl DataConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NoiseConfig {
-    /// `none`, `symmetric`, `uniform`, `pair-flip`, `asymmetric`, `matrix` or `instance`.
+    /// `none`, `symmetric`, `uniform`, `pair-flip`, `asymmetric`, `matrix`, `instance` or `file`.
     pub model: NoiseModelName,
     /// `exact` (default) or `bernoulli`.
     #[serde(default)]
     pub mode: NoiseModeName,
     /// Nominal noise rates, each in [0, 1], no duplicates. Required, except for `matrix`, where
-    /// leaving it out uses the matrix as given (the single rate 1).
+    /// leaving it out uses the matrix as given (the single rate 1), and not allowed for `file`,
+    /// whose noise levels are its label sets.
     #[serde(default)]
     pub rates: Vec<f64>,
     /// Corrupt the validation split like the training split (default true): model selection then
@@ -227,6 +228,25 @@ pub struct NoiseConfig {
     /// `matrix`. Relative paths are relative to the current folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matrix_file: Option<PathBuf>,
+    /// `matrix`, instead of `matrix` or `matrix_file`: a labels file (as `labels_file`) whose
+    /// labels' realised transition matrix on the training split is the matrix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matrix_from: Option<PathBuf>,
+    /// `matrix_from`: the label column of a CSV file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    /// `file`: given noisy labels, a CSV file with a header, a `row` column (the sample's index in
+    /// the source's training data) and label columns, or a `.npy` integer array in that order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels_file: Option<PathBuf>,
+    /// `file`: the label columns of a CSV `labels_file` to compare, one label set each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
+    /// The SHA-256 of the bytes of `labels_file` or `matrix_from`, which run ids hash so that
+    /// editing the file changes them. Not a key of the experiment file: resolution fills it in,
+    /// so a manifest's configuration gives the same ids without the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels_digest: Option<String>,
     /// `instance`: σ of the normal the per-sample flip rates are drawn from (default 0.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flip_rate_std: Option<f64>,
@@ -302,6 +322,8 @@ pub enum NoiseModelName {
     Matrix,
     /// Instance-dependent noise (Xia et al. 2020).
     Instance,
+    /// Noisy labels given in a file, one noise level per label set.
+    File,
 }
 
 impl NoiseModelName {
@@ -315,6 +337,7 @@ impl NoiseModelName {
             NoiseModelName::Asymmetric => "asymmetric",
             NoiseModelName::Matrix => "matrix",
             NoiseModelName::Instance => "instance",
+            NoiseModelName::File => "file",
         }
     }
 }

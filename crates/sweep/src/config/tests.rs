@@ -952,11 +952,43 @@ fn noise_model_keys_are_checked_with_file_line_and_key() {
         ),
         (
             "model = \"matrix\"\nrates = [0.2]",
-            "x.toml:8: noise.model: \"matrix\" needs its transition matrix: matrix = [[…], …] (row = clean class, column = noisy class) or matrix_file = \"T.csv\"",
+            "x.toml:8: noise.model: \"matrix\" needs its transition matrix: matrix = [[…], …] (row = clean class, column = noisy class), matrix_file = \"T.csv\", or matrix_from = \"labels.csv\" with its column",
         ),
         (
             "model = \"matrix\"\nmatrix_file = \"no/such/T.csv\"",
             "x.toml:9: noise.matrix_file: no/such/T.csv: cannot read it (No such file or directory (os error 2))",
+        ),
+        (
+            "model = \"file\"\nlabels_file = \"l.csv\"",
+            "x.toml:9: noise.labels_file: a CSV labels file needs columns = [\"…\", …]: the label columns to compare, one noise level each",
+        ),
+        (
+            "model = \"file\"\nlabels_file = \"l.npy\"\ncolumns = [\"a\"]",
+            "x.toml:10: noise.columns: not used with a .npy labels file, which holds one label set (named after the file)",
+        ),
+        (
+            "model = \"file\"\nlabels_file = \"l.csv\"\ncolumns = [\"a\", \"row\", \"a\"]",
+            "x.toml:10: noise.columns[1]: \"row\" is the column of row indices, not a label set\nx.toml:10: noise.columns[2]: \"a\" appears twice: each label set once",
+        ),
+        (
+            "model = \"file\"\nlabels_file = \"l.csv\"\ncolumns = [\"a\"]\nrates = [0.2]",
+            "x.toml:11: noise.rates: not used with noise.model = \"file\": each label set is one noise level, at the share of training labels it actually changes",
+        ),
+        (
+            "model = \"file\"\nlabels_file = \"no/such/l.csv\"\ncolumns = [\"a\"]",
+            "x.toml:9: noise.labels_file: no/such/l.csv: cannot read it (No such file or directory (os error 2))",
+        ),
+        (
+            "model = \"matrix\"\nmatrix_from = \"l.csv\"",
+            "x.toml:9: noise.matrix_from: a CSV labels file needs column = \"…\": the label column whose transition matrix is used",
+        ),
+        (
+            "model = \"matrix\"\nmatrix = [[1.0, 0.0], [0.0, 1.0]]\nmatrix_from = \"l.csv\"\ncolumn = \"a\"",
+            "x.toml:10: noise.matrix_from: give one of matrix, matrix_file and matrix_from, not matrix and matrix_from",
+        ),
+        (
+            "model = \"symmetric\"\nrates = [0.2]\nlabels_digest = \"ab\"",
+            "x.toml:10: noise.labels_digest: not a key of the experiment file: it is the digest of the labels file, which resolution records in manifest.json",
         ),
         (
             "model = \"instance\"\nrates = [0.2]\nnested = true",

@@ -237,8 +237,16 @@ pub(super) fn validate(config: &ExperimentConfig) -> Vec<(String, String)> {
 
     let noise = &config.noise;
     let model = noise.model;
-    // A matrix without rates is used as given; every other model needs its rates.
-    if !(model == NoiseModelName::Matrix && noise.rates.is_empty()) {
+    // A matrix without rates is used as given; label sets are the levels of `file`; every other
+    // model needs its rates.
+    if model == NoiseModelName::File {
+        if !noise.rates.is_empty() {
+            problem(
+                "noise.rates",
+                "not used with noise.model = \"file\": each label set is one noise level, at the share of training labels it actually changes".into(),
+            );
+        }
+    } else if !(model == NoiseModelName::Matrix && noise.rates.is_empty()) {
         check_grid(
             &mut problem,
             "noise.rates",
@@ -266,6 +274,26 @@ pub(super) fn validate(config: &ExperimentConfig) -> Vec<(String, String)> {
             "noise.matrix_file",
             noise.matrix_file.is_some(),
             NoiseModelName::Matrix,
+        ),
+        (
+            "noise.matrix_from",
+            noise.matrix_from.is_some(),
+            NoiseModelName::Matrix,
+        ),
+        (
+            "noise.column",
+            noise.column.is_some(),
+            NoiseModelName::Matrix,
+        ),
+        (
+            "noise.labels_file",
+            noise.labels_file.is_some(),
+            NoiseModelName::File,
+        ),
+        (
+            "noise.columns",
+            noise.columns.is_some(),
+            NoiseModelName::File,
         ),
         (
             "noise.flip_rate_std",
@@ -315,22 +343,94 @@ pub(super) fn validate(config: &ExperimentConfig) -> Vec<(String, String)> {
             }
             _ => {}
         },
-        NoiseModelName::Matrix => match (&noise.matrix, &noise.matrix_file) {
-            (None, None) => problem(
-                "noise.model",
-                "\"matrix\" needs its transition matrix: matrix = [[…], …] (row = clean class, column = noisy class) or matrix_file = \"T.csv\"".into(),
-            ),
-            (Some(_), Some(_)) => problem(
-                "noise.matrix_file",
-                "give either matrix or matrix_file, not both".into(),
-            ),
-            (Some(rows), None) => {
-                if let Err(error) = noise::TransitionMatrix::from_rows(rows.clone()) {
-                    problem("noise.matrix", error.to_string());
-                }
+        NoiseModelName::Matrix => {
+            let given = [
+                ("matrix", noise.matrix.is_some()),
+                ("matrix_file", noise.matrix_file.is_some()),
+                ("matrix_from", noise.matrix_from.is_some()),
+            ];
+            let named: Vec<&str> = given.iter().filter(|(_, g)| *g).map(|(k, _)| *k).collect();
+            match named.as_slice() {
+                [] => problem(
+                    "noise.model",
+                    "\"matrix\" needs its transition matrix: matrix = [[…], …] (row = clean class, column = noisy class), matrix_file = \"T.csv\", or matrix_from = \"labels.csv\" with its column".into(),
+                ),
+                [_] => {}
+                [_, second, ..] => problem(
+                    &format!("noise.{second}"),
+                    format!(
+                        "give one of matrix, matrix_file and matrix_from, not {}",
+                        named.join(" and ")
+                    ),
+                ),
             }
-            (None, Some(_)) => {}
-        },
+            if let Some(rows) = &noise.matrix
+                && let Err(error) = noise::TransitionMatrix::from_rows(rows.clone())
+            {
+                problem("noise.matrix", error.to_string());
+            }
+            match (&noise.matrix_from, &noise.column) {
+                (Some(file), None) if !is_npy(file) => problem(
+                    "noise.matrix_from",
+                    "a CSV labels file needs column = \"…\": the label column whose transition matrix is used".into(),
+                ),
+                (Some(file), Some(_)) if is_npy(file) => problem(
+                    "noise.column",
+                    "not used with a .npy labels file, which holds one label set".into(),
+                ),
+                (None, Some(_)) => problem(
+                    "noise.column",
+                    "only with matrix_from: the label column of its CSV file".into(),
+                ),
+                _ => {}
+            }
+        }
+        NoiseModelName::File => {
+            match (&noise.labels_file, &noise.columns) {
+                (None, _) => problem(
+                    "noise.model",
+                    "\"file\" needs labels_file = \"labels.csv\" (with columns = [\"…\"]) or a .npy file of labels".into(),
+                ),
+                (Some(file), None) if !is_npy(file) => problem(
+                    "noise.labels_file",
+                    "a CSV labels file needs columns = [\"…\", …]: the label columns to compare, one noise level each".into(),
+                ),
+                (Some(file), Some(_)) if is_npy(file) => problem(
+                    "noise.columns",
+                    "not used with a .npy labels file, which holds one label set (named after the file)".into(),
+                ),
+                (Some(_), Some(columns)) => {
+                    if columns.is_empty() {
+                        problem(
+                            "noise.columns",
+                            "the list is empty: give at least one label column".into(),
+                        );
+                    }
+                    for (index, column) in columns.iter().enumerate() {
+                        if columns[..index].contains(column) {
+                            problem(
+                                &format!("noise.columns[{index}]"),
+                                format!("\"{column}\" appears twice: each label set once"),
+                            );
+                        } else if column == noise::ROW_COLUMN {
+                            problem(
+                                &format!("noise.columns[{index}]"),
+                                format!(
+                                    "\"{column}\" is the column of row indices, not a label set"
+                                ),
+                            );
+                        }
+                    }
+                }
+                _ => {}
+            }
+            if noise.nested {
+                problem(
+                    "noise.nested",
+                    "not used with noise.model = \"file\": its labels are given, not drawn".into(),
+                );
+            }
+        }
         NoiseModelName::Instance => {
             if noise.nested {
                 problem(
@@ -508,4 +608,10 @@ fn check_grid(problem: &mut impl FnMut(&str, String), key: &str, values: &[f64],
             );
         }
     }
+}
+
+/// Whether a labels file is a NumPy `.npy` array (by its extension); otherwise it is read as CSV.
+pub(super) fn is_npy(path: &std::path::Path) -> bool {
+    path.extension()
+        .is_some_and(|extension| extension.eq_ignore_ascii_case("npy"))
 }
