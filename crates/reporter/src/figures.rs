@@ -6,6 +6,7 @@ use crate::charts::{
     ProjectionPanel, ProjectionPoint, ReliabilityBin, ReliabilityChart, ReliabilityPanel,
     TransitionChart, epsilon_label, epsilon_rank,
 };
+use crate::levels::NoiseLevels;
 use crate::paired::PairedRow;
 use crate::rows::{CalibrationRow, EpochRow, ProjectionRow, RunRow, TransitionRow};
 use crate::stats::{estimate, sorted_unique};
@@ -53,50 +54,68 @@ pub fn gain_heatmap(
 
 /// The realised transition matrix of the training labels at the highest noise rate of the first
 /// noise model of `transitions`, counts pooled over its seeds; classes are numbered by index.
-/// Returns the chart and the rate, or `None` when no training label of that rate was flipped
-/// (there is no noise to show).
-pub fn noise_matrix_chart(
+/// For label sets (`levels`), one matrix per set instead, from the first seed (every seed trains
+/// on the same given labels), lowest share first. Returns the charts and the rate of the first
+/// one shown, or `None` when no training label was flipped there (there is no noise to show).
+pub fn noise_matrix_charts(
     transitions: &[TransitionRow],
     title: &str,
-) -> Option<(TransitionChart, f64)> {
+    levels: &NoiseLevels,
+) -> Option<(Vec<TransitionChart>, f64)> {
     let model = &transitions.first()?.noise_model;
     let train: Vec<&TransitionRow> = transitions
         .iter()
         .filter(|t| &t.noise_model == model && t.split == "train")
         .collect();
-    let rate = train
-        .iter()
-        .map(|t| t.noise_rate)
-        .fold(f64::NEG_INFINITY, f64::max);
-    let at_rate: Vec<&&TransitionRow> = train.iter().filter(|t| t.noise_rate == rate).collect();
-    if !at_rate.iter().any(|t| t.clean_class != t.noisy_class) {
-        return None;
-    }
-    let k = at_rate
-        .iter()
-        .map(|t| t.clean_class.max(t.noisy_class) + 1)
-        .max()?;
-    let mut counts = vec![vec![0u64; k]; k];
-    for t in &at_rate {
-        counts[t.clean_class][t.noisy_class] += t.count;
-    }
-    let seeds = sorted_unique(at_rate.iter().map(|t| t.seed as f64)).len();
-    Some((
-        TransitionChart {
-            title: format!(
+    let rates = sorted_unique(train.iter().map(|t| t.noise_rate));
+    let shown: Vec<f64> = if levels.are_label_sets() {
+        rates
+    } else {
+        rates.last().copied().into_iter().collect()
+    };
+    let mut charts = Vec::new();
+    for &rate in &shown {
+        let mut at_rate: Vec<&&TransitionRow> =
+            train.iter().filter(|t| t.noise_rate == rate).collect();
+        let seeds = sorted_unique(at_rate.iter().map(|t| t.seed as f64));
+        if levels.are_label_sets() {
+            let first = seeds.first().copied();
+            at_rate.retain(|t| Some(t.seed as f64) == first);
+        }
+        if !at_rate.iter().any(|t| t.clean_class != t.noisy_class) {
+            continue;
+        }
+        let k = at_rate
+            .iter()
+            .map(|t| t.clean_class.max(t.noisy_class) + 1)
+            .max()?;
+        let mut counts = vec![vec![0u64; k]; k];
+        for t in &at_rate {
+            counts[t.clean_class][t.noisy_class] += t.count;
+        }
+        let title = match levels.name(rate) {
+            Some(set) => format!("label set {set}: {rate:.3} of the training labels changed"),
+            None => format!(
                 "{title}: training labels at noise rate {}, {}",
                 short(rate),
-                if seeds == 1 {
+                if seeds.len() == 1 {
                     "one seed".to_string()
                 } else {
-                    format!("{seeds} seeds pooled")
+                    format!("{} seeds pooled", seeds.len())
                 }
             ),
-            classes: (0..k).map(|c| c.to_string()).collect(),
-            counts,
-        },
-        rate,
-    ))
+        };
+        charts.push((
+            TransitionChart {
+                title,
+                classes: (0..k).map(|c| c.to_string()).collect(),
+                counts,
+            },
+            rate,
+        ));
+    }
+    let rate = charts.first()?.1;
+    Some((charts.into_iter().map(|(chart, _)| chart).collect(), rate))
 }
 
 /// A rate as the charts write it: at most 4 decimals, no trailing zeros.
@@ -360,8 +379,9 @@ mod tests {
             row(0.4, 1, "train", 0, 1, 3),
             row(0.2, 1, "train", 2, 0, 5),
         ];
-        let (chart, rate) = noise_matrix_chart(&rows, "t").unwrap();
-        assert_eq!(rate, 0.4);
+        let (charts, rate) = noise_matrix_charts(&rows, "t", &NoiseLevels::default()).unwrap();
+        assert_eq!((charts.len(), rate), (1, 0.4));
+        let chart = &charts[0];
         // Classes 0 and 1 at 0.4; class 2 appears only at another rate, so K = 2.
         assert_eq!(chart.counts, vec![vec![13, 7], vec![4, 6]]);
         assert_eq!(chart.classes, ["0", "1"]);
@@ -370,7 +390,63 @@ mod tests {
             "t: training labels at noise rate 0.4, 2 seeds pooled"
         );
         // Nothing flipped at the highest rate: no chart.
-        assert!(noise_matrix_chart(&rows[..2], "t").is_none());
-        assert!(noise_matrix_chart(&[], "t").is_none());
+        assert!(noise_matrix_charts(&rows[..2], "t", &NoiseLevels::default()).is_none());
+        assert!(noise_matrix_charts(&[], "t", &NoiseLevels::default()).is_none());
+    }
+
+    #[test]
+    fn label_sets_get_one_matrix_each_from_one_seed() {
+        let run = |rate: f64, set: &str| crate::RunRow {
+            run_id: set.into(),
+            noise_model: "file".into(),
+            noise_rate: rate,
+            label_set: Some(set.into()),
+            seed: 0,
+            epsilon: 0.0,
+            status: crate::RunStatusLabel::Finished,
+            epochs_completed: 1,
+            realised_noise_rate: rate,
+            test_accuracy: Some(0.5),
+            best_test_accuracy: Some(0.5),
+            best_epoch: Some(1),
+            val_selected_test_accuracy: None,
+            val_selected_epoch: None,
+            test_nll: Some(1.0),
+            test_ece: Some(0.1),
+            train_accuracy_noisy: Some(0.5),
+            train_accuracy_clean: Some(0.5),
+            memorised_share: None,
+            message: None,
+        };
+        let levels = NoiseLevels::from_runs(&[run(0.4, "worst"), run(0.1, "careful")]);
+        let rows: Vec<TransitionRow> = [0.4, 0.1]
+            .into_iter()
+            .flat_map(|rate| {
+                let n = (rate * 10.0) as u64;
+                [0, 1].into_iter().flat_map(move |seed| {
+                    [
+                        row(rate, seed, "train", 0, 0, 10 - n),
+                        row(rate, seed, "train", 0, 1, n),
+                        row(rate, seed, "train", 1, 1, 10),
+                    ]
+                })
+            })
+            .map(|mut t| {
+                t.noise_model = "file".into();
+                t
+            })
+            .collect();
+        let (charts, first) = noise_matrix_charts(&rows, "t", &levels).unwrap();
+        assert_eq!(first, 0.1);
+        let titles: Vec<&str> = charts.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "label set careful: 0.100 of the training labels changed",
+                "label set worst: 0.400 of the training labels changed"
+            ]
+        );
+        // One seed's counts: the given labels are the same for every seed.
+        assert_eq!(charts[1].counts, vec![vec![6, 4], vec![0, 10]]);
     }
 }

@@ -27,7 +27,7 @@ pub use charts::{
 pub use csv_in::{check_epochs, check_runs, read_csv, read_csv_lines};
 pub use csv_out::{CsvRow, format_float, write_csv};
 pub use figures::{
-    curves_chart, gain_heatmap, noise_matrix_chart, penultimate_chart, reliability_chart,
+    curves_chart, gain_heatmap, noise_matrix_charts, penultimate_chart, reliability_chart,
 };
 pub use levels::NoiseLevels;
 pub use page::{PageChart, ReportContext, ReportPage, headline, report_markdown};

@@ -86,8 +86,16 @@ pub fn write_charts(
          below the diagonal are over-confident, above it under-confident. The ECE in each \
          title is the mean over seeds."
     };
-    let noise_matrix = reporter::noise_matrix_chart(transitions, title);
+    let noise_matrix = reporter::noise_matrix_charts(transitions, title, &aggregates.levels);
     let noise_matrix_caption = match &noise_matrix {
+        Some(_) if aggregates.levels.are_label_sets() => format!(
+            "How each label set changed the training labels, one matrix per set (the first \
+             seed's: every seed trains on the same given labels): row c holds the training \
+             samples of clean class c, and each cell the share of them given that label (with \
+             its count). The outlined diagonal is the share that kept its label; the rest of \
+             the row is where the set's labels sent the others. {TRANSITIONS} has the counts of \
+             every set, seed and split."
+        ),
         Some((_, rate)) => format!(
             "How the training labels were changed at the highest noise rate run ({}), seeds \
              pooled: row c holds the training samples of clean class c, and each cell the share \
@@ -161,7 +169,10 @@ pub fn write_charts(
         ),
         (
             ChartFile::NoiseMatrix,
-            noise_matrix.map(|(chart, _)| chart.into()),
+            noise_matrix.map(|(mut charts, _)| match charts.len() {
+                1 => Chart::from(charts.remove(0)),
+                _ => Chart::TransitionPanels(charts),
+            }),
             "Realised noise",
             &noise_matrix_caption,
             format!(

@@ -544,6 +544,32 @@ fn draw_colour_bar<DB: DrawingBackend>(
     .map_err(chart_error)
 }
 
+/// The size of `charts` side by side: their widths added, the tallest height.
+pub(super) fn panels_size(charts: &[TransitionChart]) -> (u32, u32) {
+    charts
+        .iter()
+        .map(TransitionChart::size)
+        .fold((0, 0), |(w, h), (cw, ch)| (w + cw, h.max(ch)))
+}
+
+/// Draws `charts` side by side, each in its own width; nothing to draw is a note.
+pub(super) fn draw_panels<DB: DrawingBackend>(
+    charts: &[TransitionChart],
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), ReportError> {
+    if charts.is_empty() {
+        return draw_note(root, "no data");
+    }
+    let mut rest = root.clone();
+    for chart in charts {
+        let (width, _) = chart.size();
+        let (area, right) = rest.split_horizontally(width);
+        chart.draw(&area)?;
+        rest = right;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

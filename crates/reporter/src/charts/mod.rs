@@ -60,6 +60,8 @@ pub enum Chart {
     Heatmap(GainHeatmap),
     /// A realised noise transition matrix: clean class × given label, coloured by row share.
     Transitions(TransitionChart),
+    /// Several transition matrices side by side (one per label set).
+    TransitionPanels(Vec<TransitionChart>),
     /// Reliability diagrams (accuracy against confidence), one panel per model.
     Reliability(ReliabilityChart),
     /// Scatter plots of two-dimensional projections, one panel per model.
@@ -73,6 +75,7 @@ impl Chart {
             Chart::Lines(chart) => chart.size(),
             Chart::Heatmap(chart) => chart.size(),
             Chart::Transitions(chart) => chart.size(),
+            Chart::TransitionPanels(charts) => matrix::panels_size(charts),
             Chart::Reliability(chart) => chart.size(),
             Chart::Projection(chart) => chart.size(),
         }
@@ -117,6 +120,7 @@ impl Chart {
             Chart::Lines(chart) => chart.draw(root),
             Chart::Heatmap(chart) => chart.draw(root),
             Chart::Transitions(chart) => chart.draw(root),
+            Chart::TransitionPanels(charts) => matrix::draw_panels(charts, root),
             Chart::Reliability(chart) => chart.draw(root),
             Chart::Projection(chart) => chart.draw(root),
         }
