@@ -357,6 +357,7 @@ mod tests {
         TransitionRow {
             noise_model: "pair-flip".into(),
             noise_rate: rate,
+            label_set: None,
             seed,
             split: split.into(),
             clean_class: clean,

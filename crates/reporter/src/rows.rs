@@ -181,8 +181,10 @@ pub struct ProjectionRow {
 pub struct TransitionRow {
     /// Noise model name.
     pub noise_model: String,
-    /// Nominal noise rate.
+    /// Nominal noise rate; for a label set, the share of training labels it changes.
     pub noise_rate: f64,
+    /// The label set (noise read from a file); empty for drawn noise.
+    pub label_set: Option<String>,
     /// Seed index.
     pub seed: u64,
     /// `train` or `validation`.

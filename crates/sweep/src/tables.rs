@@ -344,12 +344,17 @@ pub fn transitions(dir: &Path, runs: &[RunRow]) -> Result<Vec<TransitionRow>> {
             };
             *counts.entry((split, clean, noisy)).or_default() += 1;
         }
+        let label_set = runs
+            .iter()
+            .find(|run| run.noise_model == model && run.noise_rate == rate)
+            .and_then(|run| run.label_set.clone());
         rows.extend(
             counts
                 .into_iter()
                 .map(|((split, clean, noisy), count)| TransitionRow {
                     noise_model: model.to_string(),
                     noise_rate: rate,
+                    label_set: label_set.clone(),
                     seed,
                     split: if split == 0 { "train" } else { "validation" }.to_string(),
                     clean_class: clean,

@@ -18,16 +18,16 @@ fn transitions(out: &Path) -> BTreeMap<(String, u64), Counts> {
     let mut groups: BTreeMap<(String, u64), Counts> = BTreeMap::new();
     for record in reader.records() {
         let record = record.unwrap();
-        let group = (record[1].to_string(), record[2].parse().unwrap());
+        let group = (record[1].to_string(), record[3].parse().unwrap());
         let key = (
-            record[3].to_string(),
-            record[4].parse().unwrap(),
+            record[4].to_string(),
             record[5].parse().unwrap(),
+            record[6].parse().unwrap(),
         );
         groups
             .entry(group)
             .or_default()
-            .insert(key, record[6].parse().unwrap());
+            .insert(key, record[7].parse().unwrap());
     }
     groups
 }
@@ -152,6 +152,20 @@ fn each_example_noise_model_draws_its_defining_labels_and_audits_them() {
     // set is one point of the noise axis at the share it changes.
     let sets = run_example("label-sets", root.path());
     assert_eq!(sets.len(), 3 * 3, "3 label sets × 3 seeds");
+    // transitions.csv names each group's label set.
+    let audit = fs::read_to_string(root.path().join("label-sets/transitions.csv")).unwrap();
+    assert!(
+        audit.starts_with("noise_model,noise_rate,label_set,seed,split,"),
+        "{audit}"
+    );
+    assert!(
+        audit
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("file,0.050040,careful,0,train,"),
+        "{audit}"
+    );
     let out = root.path().join("label-sets");
     let file = fs::read_to_string("../../experiments/labels/digits-annotators.csv").unwrap();
     let header: Vec<&str> = file.lines().next().unwrap().split(',').collect();
