@@ -623,6 +623,49 @@ pub(crate) mod test_support {
 mod tests {
     use super::*;
 
+    /// The leftmost and rightmost columns with ink when `text` is drawn at x = 20 in a bitmap.
+    fn ink_columns(text: &str) -> (usize, usize) {
+        register_embedded_font().unwrap();
+        let (width, height) = (200usize, 60usize);
+        let mut buffer = vec![255u8; width * height * 3];
+        {
+            let root = BitMapBackend::with_buffer(&mut buffer, (width as u32, height as u32))
+                .into_drawing_area();
+            root.draw_text(
+                text,
+                &text_style(40.0, BLACK, (HPos::Left, VPos::Top)),
+                (20, 5),
+            )
+            .unwrap();
+            root.present().unwrap();
+        }
+        let inked: Vec<usize> = (0..width)
+            .filter(|&x| (0..height).any(|y| buffer[(y * width + x) * 3] < 128))
+            .collect();
+        (inked[0], *inked.last().unwrap())
+    }
+
+    /// Bitmap text places each glyph at its outline's left edge: plotters 0.3.7 dropped that
+    /// offset, so a glyph with a side bearing was drawn too far left and "cl" read as "d". DejaVu
+    /// Sans's "l" has a left side bearing of about 0.09 em (3.8 px at 40 px); the two "l"s of
+    /// "ll" must be parted by the bearings on both sides.
+    #[test]
+    fn bitmap_glyphs_keep_their_side_bearings() {
+        let (left, _) = ink_columns("l");
+        assert!(
+            left >= 22,
+            "the stem of \"l\" starts at {left}, its pen at 20"
+        );
+        let (_, single_right) = ink_columns("l");
+        let (_, double_right) = ink_columns("ll");
+        let (single_left, _) = ink_columns("l");
+        let stem = single_right - single_left + 1;
+        // The second stem is one advance to the right; with the bug both stems start at their
+        // pen positions and the gap between them loses the bearings.
+        let gap = double_right - single_right - stem;
+        assert!(gap >= 5, "gap between the stems of \"ll\": {gap} px");
+    }
+
     #[test]
     fn epsilon_colours_are_black_for_hard_targets_and_ranked_otherwise() {
         assert_eq!(epsilon_colour(true, 3), BLACK);
