@@ -96,8 +96,8 @@ pub fn noise_matrix_charts(
         let title = match levels.name(rate) {
             Some(set) => format!("label set {set}: {rate:.3} of the training labels changed"),
             None => format!(
-                "{title}: training labels at noise rate {}, {}",
-                short(rate),
+                "{title}: training labels at {}, {}",
+                levels.title(rate),
                 if seeds.len() == 1 {
                     "one seed".to_string()
                 } else {
@@ -118,15 +118,9 @@ pub fn noise_matrix_charts(
     Some((charts.into_iter().map(|(chart, _)| chart).collect(), rate))
 }
 
-/// A rate as the charts write it: at most 4 decimals, no trailing zeros.
-fn short(value: f64) -> String {
-    let text = format!("{value:.4}");
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
 /// Clean test accuracy and memorised share against the epoch at the highest noise rate, one line
 /// per ε (mean over the seeds with that epoch, 95% band). `None` without epochs.
-pub fn curves_chart(epochs: &[EpochRow], title: &str) -> Option<LineChart> {
+pub fn curves_chart(epochs: &[EpochRow], title: &str, levels: &NoiseLevels) -> Option<LineChart> {
     let model = epochs.first()?.noise_model.clone();
     let of_model: Vec<&EpochRow> = epochs.iter().filter(|e| e.noise_model == model).collect();
     let rate = of_model
@@ -182,7 +176,7 @@ pub fn curves_chart(epochs: &[EpochRow], title: &str) -> Option<LineChart> {
         y_range: None,
     };
     Some(LineChart {
-        title: format!("{title}, noise rate {rate}"),
+        title: format!("{title}, {}", levels.title(rate)),
         panels: vec![
             panel(
                 "clean test accuracy",

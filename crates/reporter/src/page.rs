@@ -280,6 +280,10 @@ pub fn headline(best: &[BestEpsilonRow], levels: &NoiseLevels) -> Option<String>
         Some(set) => {
             format!("With the label set that changes the most training labels, {set} ({rate:.3})")
         }
+        None if levels.are_matrix_scales() && n_rates == 1 => {
+            format!("At the only matrix scale run ({rate})")
+        }
+        None if levels.are_matrix_scales() => format!("At the largest matrix scale run ({rate})"),
         None if n_rates == 1 => format!("At the only noise rate run ({rate})"),
         None => format!("At the highest noise rate run ({rate})"),
     };
@@ -414,14 +418,16 @@ fn grid_paragraph(runs: &[RunRow], paired: &[PairedRow]) -> String {
     let epsilons = sorted_unique(runs.iter().map(|r| r.epsilon));
     let mut text = format!(
         "The grid: {} × {} × {}; {}, {n_finished} finished.",
-        counted(
-            rate_count(runs),
-            if NoiseLevels::from_runs(runs).are_label_sets() {
+        counted(rate_count(runs), {
+            let levels = NoiseLevels::from_runs(runs);
+            if levels.are_label_sets() {
                 "label set"
+            } else if levels.are_matrix_scales() {
+                "matrix scale"
             } else {
                 "noise rate"
             }
-        ),
+        }),
         counted(seeds, "seed"),
         counted(epsilons.len(), "ε value"),
         counted(runs.len(), "run"),
@@ -486,9 +492,14 @@ fn accuracy_section(out: &mut String, page: &ReportPage<'_>) {
         );
         let _ = writeln!(
             out,
-            "`rate` is the nominal noise rate of the configuration, which the charts plot; \
-             `flipped (realised)` is the share of training labels that actually differ from their \
-             clean label (mean over seeds of `realised_noise_rate` in `runs.csv`).\n"
+            "{}; `flipped (realised)` is the share of training labels that actually differ from \
+             their clean label (mean over seeds of `realised_noise_rate` in `runs.csv`).\n",
+            if levels.are_matrix_scales() {
+                "`scale` multiplies the off-diagonal mass of every row of the matrix (1: the \
+                 matrix as given), which the charts plot"
+            } else {
+                "`rate` is the nominal noise rate of the configuration, which the charts plot"
+            }
         );
     } else {
         let _ = writeln!(out, "{}", accuracy_table(page.summary, true, &levels));
@@ -611,9 +622,17 @@ fn paired_section(out: &mut String, page: &ReportPage<'_>) {
 
 /// The best-ε section.
 fn best_section(out: &mut String, page: &ReportPage<'_>) {
+    let levels = NoiseLevels::from_runs(page.runs);
+    let per = if levels.are_label_sets() {
+        "label set"
+    } else if levels.are_matrix_scales() {
+        "matrix scale"
+    } else {
+        "noise rate"
+    };
     let _ = writeln!(
         out,
-        "## Best ε per noise rate\n\nThe ε with the highest mean accuracy (the smaller ε on a \
+        "## Best ε per {per}\n\nThe ε with the highest mean accuracy (the smaller ε on a \
          tie), after the last epoch and at the epoch the noisy validation split selects.\n"
     );
     if page.best.is_empty() {
@@ -752,8 +771,9 @@ pub fn report_markdown(page: &ReportPage<'_>) -> String {
         out,
         "## Files\n\n`runs.csv` (one row per run), `epochs.csv` (per run and epoch), \
          `calibration.csv` (test confidence bins per run), `penultimate.csv` (template-plane \
-         projections), `summary.csv` (per noise rate and ε over seeds), `paired.csv` (paired \
-         gains), `best_epsilon.csv`, `auc.csv`; every column is described in the project's \
+         projections), `transitions.csv` (how the noise changed the labels), `summary.csv` (per \
+         noise rate and ε over seeds), `paired.csv` (paired gains), `best_epsilon.csv`, \
+         `auc.csv`; every column is described in the project's \
          README. `sweep report <this folder>` rebuilds every table, chart and this page from the \
          per-run tables."
     );

@@ -90,11 +90,19 @@ pub fn counted(n: usize, noun: &str) -> String {
 
 /// A Markdown table.
 fn markdown_table(header: &[String], body: &[Vec<String>]) -> String {
+    // A `|` in a cell (a label set's name) would end the cell.
+    let row = |cells: &[String]| {
+        cells
+            .iter()
+            .map(|cell| cell.replace('|', "\\|"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
     let mut out = String::new();
-    let _ = writeln!(out, "| {} |", header.join(" | "));
+    let _ = writeln!(out, "| {} |", row(header));
     let _ = writeln!(out, "|{}", "---|".repeat(header.len()));
     for line in body {
-        let _ = writeln!(out, "| {} |", line.join(" | "));
+        let _ = writeln!(out, "| {} |", row(line));
     }
     out
 }

@@ -102,6 +102,13 @@ pub fn prepare_checked(
         );
     }
     let label_sets = read_label_sets(experiment, &pool, &split)?;
+    let mut warnings = warnings;
+    warnings.extend(estimated_matrix_warnings(
+        experiment,
+        &pool,
+        &split,
+        &label_sets,
+    ));
     let mut validation = pool.subset(&split.validation);
     let mut test = own_test.unwrap_or_else(|| pool.subset(&split.test));
     // The training rows, the largest share, are moved down inside the pool rather than copied
@@ -121,6 +128,37 @@ pub fn prepare_checked(
         },
         warnings,
     ))
+}
+
+/// For `matrix_from`, the warnings about the estimated matrix (see
+/// [`Experiment::degenerate_matrix_rows`]): the rates at which a row of it no longer keeps the
+/// clean class the most likely label, as for a given matrix.
+fn estimated_matrix_warnings(
+    experiment: &Experiment,
+    pool: &Dataset,
+    split: &Split,
+    label_sets: &[Vec<usize>],
+) -> Vec<String> {
+    let (NoiseSource::Estimated(_), Some(labels)) = (&experiment.noise.source, label_sets.first())
+    else {
+        return Vec::new();
+    };
+    let clean: Vec<usize> = split.train.iter().map(|&row| pool.labels[row]).collect();
+    let noisy: Vec<usize> = split.train.iter().map(|&row| labels[row]).collect();
+    let Ok(matrix) = noise::TransitionMatrix::estimate(&clean, &noisy, pool.n_classes) else {
+        return Vec::new();
+    };
+    let found = experiment.degenerate_matrix_rows(&matrix, pool.n_classes);
+    if found.is_empty() {
+        return Vec::new();
+    }
+    experiment
+        .resolved()
+        .located(found)
+        .to_string()
+        .lines()
+        .map(String::from)
+        .collect()
 }
 
 /// The label sets of a `file` or `matrix_from` noise model, checked against the data: one label
@@ -1025,5 +1063,37 @@ learning_rate = 0.1
             refused(&same)
         );
         assert!(refused(&same).starts_with("t.toml:"), "{}", refused(&same));
+    }
+
+    #[test]
+    fn an_estimated_matrix_that_keeps_a_class_below_another_is_warned_about() {
+        // A label set that gives 3 of every 5 digits "3" the label 5: its estimated row 3 keeps
+        // about 0.4 and sends about 0.6 to 5, so at scale 1 (not at 0.5) 5 is the likelier label.
+        let clean = data::digits().unwrap().labels;
+        let mut text = String::from("row,a\n");
+        let mut threes = 0;
+        for (row, &label) in clean.iter().enumerate() {
+            let given = if label == 3 {
+                threes += 1;
+                if threes % 5 < 3 { 5 } else { 3 }
+            } else {
+                label
+            };
+            text.push_str(&format!("{row},{given}\n"));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("labels.csv");
+        std::fs::write(&path, text).unwrap();
+        let experiment = digits_with(&format!(
+            "model = \"matrix\"\nmatrix_from = \"{}\"\ncolumn = \"a\"\nrates = [0.5, 1.0]",
+            path.display()
+        ));
+        let (_, warnings) = prepare_checked(&experiment).unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("t.toml:")
+                && warnings[0].contains("noise.rates[1]: ρ = 1: in the row of clean class 3 "),
+            "{warnings:?}"
+        );
     }
 }

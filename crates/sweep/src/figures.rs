@@ -67,6 +67,7 @@ pub fn write_charts(
             reporter::MIN_SAMPLES_FOR_INTERVAL
         )
     };
+    let curves_heading = format!("Training curves at {}", aggregates.levels.highest());
     let curves_caption = format!(
         "Clean test accuracy and the share of flipped training samples predicted as their noisy \
          label, per epoch ({}). Memorisation shows as accuracy that peaks and then declines \
@@ -97,12 +98,13 @@ pub fn write_charts(
              every set, seed and split."
         ),
         Some((_, rate)) => format!(
-            "How the training labels were changed at the highest noise rate run ({}), seeds \
+            "How the training labels were changed at {} run ({}), seeds \
              pooled: row c holds the training samples of clean class c, and each cell the share \
              of them given that label (with its count). The outlined diagonal is the share that \
              kept its label; the rest of the row is where the noise sent the others: evenly \
              spread for symmetric noise, one cell per row for pair-flip or a class map. \
              {TRANSITIONS} has the counts of every rate, seed and split.",
+            aggregates.levels.highest(),
             short_rate(*rate)
         ),
         None => String::new(),
@@ -139,8 +141,8 @@ pub fn write_charts(
         ),
         (
             ChartFile::Curves,
-            reporter::curves_chart(&tables.epochs, title).map(Chart::from),
-            "Training curves at the highest noise rate",
+            reporter::curves_chart(&tables.epochs, title, &aggregates.levels).map(Chart::from),
+            &curves_heading,
             &curves_caption,
             format!("{EPOCHS} has no rows: no run completed an epoch"),
         ),

@@ -49,7 +49,7 @@ struct RunSettings<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     noise_preset: Option<PresetName>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    noise_pairs: Option<&'a Vec<[ClassRef; 2]>>,
+    noise_pairs: Option<&'a Vec<Vec<ClassRef>>>,
     /// The matrix itself (also when read from `matrix_file`), so a changed file changes the ids.
     #[serde(skip_serializing_if = "Option::is_none")]
     noise_matrix: Option<&'a [Vec<f64>]>,

@@ -389,6 +389,10 @@ fn list_command(config_path: &Path) -> Result<Outcome> {
     let mut lines = vec![format!("index,run_id,noise_model,{level},seed,epsilon")];
     lines.extend(grid::expand(&experiment).into_iter().map(|spec| {
         let level = match &spec.label_set {
+            // A set's name is a CSV field: quoted when it holds a comma, quote or line break.
+            Some(set) if set.contains([',', '"', '\n', '\r']) => {
+                format!("\"{}\"", set.replace('"', "\"\""))
+            }
             Some(set) => set.clone(),
             None => spec.noise_rate.to_string(),
         };

@@ -88,6 +88,31 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
             .into());
         }
     }
+    // The same file can name a labels or matrix file whose contents differ between folders: the
+    // contents resolution recorded must agree too.
+    for (dir, (_, other, _)) in inputs.iter().zip(&manifests).skip(1) {
+        for (key, mine, theirs) in [
+            (
+                "noise.labels_digest",
+                json_of(&config.noise.labels_digest),
+                json_of(&other.noise.labels_digest),
+            ),
+            (
+                "noise.matrix",
+                json_of(&config.noise.matrix),
+                json_of(&other.noise.matrix),
+            ),
+        ] {
+            if mine != theirs {
+                return Err(MergeInputError(format!(
+                    "{}: {key} differs from {}'s: the folders were run on different contents of the same labels or matrix file, so they hold different experiments and cannot be merged",
+                    dir.join(MANIFEST).display(),
+                    inputs[0].display(),
+                ))
+                .into());
+            }
+        }
+    }
 
     let specs = expand(&config.resolve()?);
     let folders: Vec<ResultsDir> = inputs.iter().map(|dir| ResultsDir::new(dir)).collect();
@@ -158,6 +183,11 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
             .filter(|r| r.run.status == reporter::RunStatusLabel::Finished)
             .count(),
     })
+}
+
+/// `value` as JSON text, for comparing what two manifests recorded.
+fn json_of<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 /// Refuses a merged folder that already holds another experiment: its `manifest.json` has another

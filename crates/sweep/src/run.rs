@@ -600,10 +600,7 @@ fn noise_description(experiment: &Experiment) -> String {
             None => name.to_string(),
         },
         NoiseSource::Pairs(pairs) => {
-            format!(
-                "{name} ({})",
-                reporter::counted(pairs.len(), "mapped class")
-            )
+            format!("{name} ({})", reporter::counted(pairs.len(), "class pair"))
         }
         NoiseSource::Matrix(matrix) => {
             let k = matrix.n_classes();

@@ -242,3 +242,48 @@ fn each_example_noise_model_draws_its_defining_labels_and_audits_them() {
         }
     }
 }
+
+#[test]
+fn shards_run_on_different_contents_of_one_labels_file_are_not_merged() {
+    let root = tempfile::tempdir().unwrap();
+    let labels = root.path().join("labels.csv");
+    fs::copy("../../experiments/labels/digits-annotators.csv", &labels).unwrap();
+    let config = fs::read_to_string("../../experiments/label-sets.toml")
+        .unwrap()
+        .replace(
+            "labels_file = \"experiments/labels/digits-annotators.csv\"",
+            &format!("labels_file = \"{}\"", labels.display()),
+        )
+        .replace("seeds = 3", "seeds = 1")
+        .replace("epochs = 30", "epochs = 1");
+    let config_path = root.path().join("t.toml");
+    fs::write(&config_path, config).unwrap();
+    let (config, dir) = (config_path.to_str().unwrap(), root.path());
+    let shard = |index: &str, out: &str| {
+        let out = dir.join(out);
+        assert_success(&sweep(&[
+            config,
+            "--shard",
+            index,
+            "--out",
+            out.to_str().unwrap(),
+        ]));
+    };
+    shard("1/2", "a");
+    // One label changed between the shards: the same file name, other contents.
+    let text = fs::read_to_string(&labels).unwrap();
+    fs::write(&labels, text.replacen("\n0,0,0,0\n", "\n0,0,0,6\n", 1)).unwrap();
+    shard("2/2", "b");
+    let merged = dir.join("m");
+    let output = sweep(&[
+        "merge",
+        dir.join("a").to_str().unwrap(),
+        dir.join("b").to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("noise.labels_digest differs"), "{stderr}");
+    assert!(!merged.exists(), "nothing is written");
+}

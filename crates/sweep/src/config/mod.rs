@@ -88,7 +88,10 @@ pub fn parse(text: &str, file: &str) -> Result<ExperimentConfig, ConfigError> {
                 .span()
                 .filter(|span| !(span.start == 0 && span.end >= text.trim_end().len()))
                 .and_then(|span| key_at(text, span.start)),
-            message: plain_type_names(error.message().trim()).replace('\n', " "),
+            // `labels_digest` is a field of the schema but no key of the file.
+            message: plain_type_names(error.message().trim())
+                .replace('\n', " ")
+                .replace(", `labels_digest`", ""),
         }],
     })?;
     // The one field of the struct that is no key of the file (see `filled_defaults`).

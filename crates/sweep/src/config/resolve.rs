@@ -290,7 +290,12 @@ impl Experiment {
             }
             Ok(_) if !noise.is_empty() => Err(self.resolved.located(noise)),
             Ok(mut warnings) => {
-                let degenerate = self.degenerate_matrix_rows(facts.n_classes);
+                let degenerate = match &self.noise.source {
+                    NoiseSource::Matrix(matrix) => {
+                        self.degenerate_matrix_rows(matrix, facts.n_classes)
+                    }
+                    _ => Vec::new(),
+                };
                 warnings.extend(
                     self.resolved
                         .located(degenerate)
@@ -357,10 +362,13 @@ impl Experiment {
 
     /// For a `matrix` model, the rates at which a row no longer keeps its clean class the most
     /// likely label, as (key, reason).
-    fn degenerate_matrix_rows(&self, n_classes: usize) -> Vec<(String, String)> {
-        let NoiseSource::Matrix(matrix) = &self.noise.source else {
-            return Vec::new();
-        };
+    ///
+    /// `matrix` is the given one, or (for `matrix_from`) the one estimated from the data.
+    pub fn degenerate_matrix_rows(
+        &self,
+        matrix: &noise::TransitionMatrix,
+        n_classes: usize,
+    ) -> Vec<(String, String)> {
         let mut found = Vec::new();
         for (index, &rate) in self.noise.rates.iter().enumerate() {
             let Ok(scaled) = matrix.scaled(rate) else {
@@ -378,15 +386,20 @@ impl Experiment {
             if failing.is_empty() {
                 continue;
             }
-            let key = if self.resolved.noise.rates.is_empty() {
-                "noise.matrix".to_string()
-            } else {
+            let noise = &self.resolved.noise;
+            let key = if !noise.rates.is_empty() {
                 format!("noise.rates[{index}]")
+            } else if noise.matrix_from.is_some() {
+                "noise.matrix_from".to_string()
+            } else if noise.matrix_file.is_some() {
+                "noise.matrix_file".to_string()
+            } else {
+                "noise.matrix".to_string()
             };
             found.push((
                 key,
                 format!(
-                    "ρ = {rate}: in the row{} of clean class{} {} another class is at least as likely as the clean one, so for those classes the noisy label is no longer the most likely one",
+                    "ρ = {rate}: in the row{} of clean class{} {} another class is at least as likely as the clean one, so for those classes the clean class is no longer the most likely label",
                     if failing.len() == 1 { "" } else { "s" },
                     if failing.len() == 1 { "" } else { "es" },
                     failing.join(", ")
@@ -740,7 +753,17 @@ impl ExperimentConfig {
                 (Some(PresetName::Cifar10), _) => {
                     NoiseSource::Model(noise::NoiseModel::AsymmetricCifar10)
                 }
-                (None, pairs) => NoiseSource::Pairs(pairs.clone().unwrap_or_default()),
+                // Validation leaves only pairs of two classes.
+                (None, pairs) => NoiseSource::Pairs(
+                    pairs
+                        .iter()
+                        .flatten()
+                        .filter_map(|pair| match pair.as_slice() {
+                            [clean, noisy] => Some([clean.clone(), noisy.clone()]),
+                            _ => None,
+                        })
+                        .collect(),
+                ),
             },
             NoiseModelName::File => match labels_file {
                 Some(file) => NoiseSource::File(file),

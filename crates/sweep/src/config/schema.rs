@@ -220,7 +220,7 @@ pub struct NoiseConfig {
     pub preset: Option<PresetName>,
     /// `asymmetric`: the class map as `[clean, noisy]` pairs, by class index or by class name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pairs: Option<Vec<[ClassRef; 2]>>,
+    pub pairs: Option<Vec<Vec<ClassRef>>>,
     /// `matrix`: the K × K row-stochastic matrix `T[clean][noisy]`, row by row.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matrix: Option<Vec<Vec<f64>>>,
@@ -286,13 +286,39 @@ impl PresetName {
 }
 
 /// A class named in the experiment file: by its index or by its name in the data set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum ClassRef {
     /// The 0-based class index.
     Index(usize),
     /// The class name (a folder name, a CIFAR class name, a CSV label).
     Name(String),
+}
+
+impl<'de> Deserialize<'de> for ClassRef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = ClassRef;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a class index (a non-negative integer) or a class name in quotes")
+            }
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<ClassRef, E> {
+                usize::try_from(value)
+                    .map(ClassRef::Index)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(value), &self))
+            }
+            fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<ClassRef, E> {
+                u64::try_from(value)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(value), &self))
+                    .and_then(|value| self.visit_u64(value))
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<ClassRef, E> {
+                Ok(ClassRef::Name(value.to_string()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 impl std::fmt::Display for ClassRef {

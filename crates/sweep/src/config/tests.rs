@@ -959,6 +959,14 @@ fn noise_model_keys_are_checked_with_file_line_and_key() {
             "x.toml:9: noise.matrix_file: no/such/T.csv: cannot read it (No such file or directory (os error 2))",
         ),
         (
+            "model = \"asymmetric\"\npairs = [[1, 2, 3]]\nrates = [0.2]",
+            "x.toml:9: noise.pairs[0]: a pair is [clean, noisy]: 2 classes, not 3",
+        ),
+        (
+            "model = \"asymmetric\"\npairs = [[0, -1]]\nrates = [0.2]",
+            "x.toml:9: noise.pairs[0]: invalid value: integer `-1`, expected a class index (a non-negative integer) or a class name in quotes",
+        ),
+        (
             "model = \"file\"\nlabels_file = \"l.csv\"",
             "x.toml:9: noise.labels_file: a CSV labels file needs columns = [\"…\", …]: the label columns to compare, one noise level each",
         ),
@@ -1041,7 +1049,7 @@ fn noise_settings_that_do_not_fit_the_data_are_errors_and_degenerate_ones_warnin
     assert_eq!(
         warnings,
         [
-            "x.toml:10: noise.rates[1]: ρ = 1: in the row of clean class 0 another class is at least as likely as the clean one, so for those classes the noisy label is no longer the most likely one"
+            "x.toml:10: noise.rates[1]: ρ = 1: in the row of clean class 0 another class is at least as likely as the clean one, so for those classes the clean class is no longer the most likely label"
         ]
     );
     let warnings = resolved("model = \"asymmetric\"\npreset = \"mnist\"\nrates = [0.2, 0.5]")

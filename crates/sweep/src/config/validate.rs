@@ -327,13 +327,23 @@ pub(super) fn validate(config: &ExperimentConfig) -> Vec<(String, String)> {
                 "the list is empty: give at least one [clean, noisy] pair".into(),
             ),
             (None, Some(pairs)) => {
-                for (index, [clean, noisy]) in pairs.iter().enumerate() {
+                for (index, pair) in pairs.iter().enumerate() {
+                    let [clean, noisy] = pair.as_slice() else {
+                        problem(
+                            &format!("noise.pairs[{index}]"),
+                            format!(
+                                "a pair is [clean, noisy]: 2 classes, not {}",
+                                pair.len()
+                            ),
+                        );
+                        continue;
+                    };
                     if clean == noisy {
                         problem(
                             &format!("noise.pairs[{index}]"),
                             format!("[{clean}, {noisy}] maps a class to itself: a flip changes the class"),
                         );
-                    } else if pairs[..index].iter().any(|[earlier, _]| earlier == clean) {
+                    } else if pairs[..index].iter().any(|earlier| earlier.first() == Some(clean)) {
                         problem(
                             &format!("noise.pairs[{index}]"),
                             format!("class {clean} already has a destination: each class flips to at most one other"),
