@@ -107,18 +107,31 @@ pub fn labels_from_csv_str(text: &str, columns: &[&str]) -> Result<Vec<Vec<usize
     }
 
     let n_rows = lines.len();
+    // With n lines and an index ≥ n, some index below n has no line: the one to name.
+    let missing = || {
+        let mut present = vec![false; n_rows];
+        for &(_, row, _) in &lines {
+            if row < n_rows {
+                present[row] = true;
+            }
+        }
+        present.iter().position(|&p| !p)
+    };
     let mut first_line: Vec<Option<u64>> = vec![None; n_rows];
     let mut result = vec![vec![0usize; n_rows]; columns.len()];
-    for (line, row, labels) in lines {
+    for &(line, row, ref labels) in &lines {
         let row_error = |message: String| NoiseError::LabelCsv {
             line,
             column: ROW_COLUMN.to_string(),
             message,
         };
         if row >= n_rows {
+            let gap = missing()
+                .map(|m| format!("; row {m} has no line (is it missing?)"))
+                .unwrap_or_default();
             return Err(row_error(format!(
                 "row index {row} is out of range: the file has {n_rows} data lines, so row \
-                 indices run from 0 to {}",
+                 indices run from 0 to {}{gap}",
                 n_rows - 1
             )));
         }
@@ -129,7 +142,7 @@ pub fn labels_from_csv_str(text: &str, columns: &[&str]) -> Result<Vec<Vec<usize
         }
         first_line[row] = Some(line);
         for (column, label) in result.iter_mut().zip(labels) {
-            column[row] = label;
+            column[row] = *label;
         }
     }
     Ok(result)
@@ -437,7 +450,7 @@ mod tests {
             &["label"],
             3,
             "row",
-            "row index 2 is out of range: the file has 2 data lines, so row indices run from 0 to 1",
+            "row index 2 is out of range: the file has 2 data lines, so row indices run from 0 to 1; row 1 has no line (is it missing?)",
         );
         check(
             "row,label\n1,1\n0,1\n1,0\n",
