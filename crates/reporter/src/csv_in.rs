@@ -89,6 +89,25 @@ fn input_error(file: &str, line: u64, message: String) -> ReportError {
 }
 
 /// An error unless `value` of `column` is a fraction in [0, 1].
+/// The most negative ε a sweep accepts (the trainer's bound for negative smoothing).
+const MIN_EPSILON: f64 = -8.0;
+
+/// ε may be negative (negative smoothing), down to the trainer's bound, and at most 1.
+fn check_epsilon(file: &str, line: u64, epsilon: f64) -> Result<(), ReportError> {
+    if (MIN_EPSILON..=1.0).contains(&epsilon) {
+        Ok(())
+    } else {
+        Err(input_error(
+            file,
+            line,
+            format!(
+                "column `epsilon`: {epsilon} is outside [{MIN_EPSILON}, 1], the label-smoothing \
+                 values a sweep can run"
+            ),
+        ))
+    }
+}
+
 fn check_fraction(
     file: &str,
     line: u64,
@@ -100,7 +119,7 @@ fn check_fraction(
             file,
             line,
             format!(
-                "column `{column}`: {v} is outside [0, 1]: accuracies, shares, rates and ε are \
+                "column `{column}`: {v} is outside [0, 1]: accuracies, shares and rates are \
                  fractions, and a sweep writes no other value"
             ),
         )),
@@ -110,7 +129,7 @@ fn check_fraction(
 
 /// Refuses runs that a sweep could not have written: the same run (noise model, rate, seed, ε) or
 /// the same `run_id` twice (a duplicate would count one seed twice and narrow every interval), a
-/// rate, ε, accuracy or share outside [0, 1], or a row that `identity` rejects (for a sweep, a
+/// rate, accuracy or share outside [0, 1], an ε outside [−8, 1], or a row that `identity` rejects (for a sweep, a
 /// `run_id` that is not the hash of the row's settings); the error names `file` and the line.
 /// An empty `runs` passes: whether a table may be empty is the caller's call.
 pub fn check_runs(
@@ -122,9 +141,9 @@ pub fn check_runs(
     let mut seen_ids: HashMap<&str, u64> = HashMap::new();
     for (line, run) in runs {
         let line = *line;
+        check_epsilon(file, line, run.epsilon)?;
         for (column, value) in [
             ("noise_rate", Some(run.noise_rate)),
-            ("epsilon", Some(run.epsilon)),
             ("realised_noise_rate", Some(run.realised_noise_rate)),
             ("test_accuracy", run.test_accuracy),
             ("best_test_accuracy", run.best_test_accuracy),
@@ -176,9 +195,9 @@ pub fn check_epochs(epochs: &[(u64, EpochRow)], file: &str) -> Result<(), Report
     let mut seen: HashMap<(&str, usize), u64> = HashMap::new();
     for (line, epoch) in epochs {
         let line = *line;
+        check_epsilon(file, line, epoch.epsilon)?;
         for (column, value) in [
             ("noise_rate", Some(epoch.noise_rate)),
-            ("epsilon", Some(epoch.epsilon)),
             ("train_accuracy_noisy", Some(epoch.train_accuracy_noisy)),
             ("train_accuracy_clean", Some(epoch.train_accuracy_clean)),
             ("memorised_share", epoch.memorised_share),

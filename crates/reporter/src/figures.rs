@@ -12,7 +12,7 @@ use crate::rows::{CalibrationRow, EpochRow, ProjectionRow, RunRow, TransitionRow
 use crate::stats::{estimate, sorted_unique};
 
 /// The paired gain of `metric` (a paired summary metric) over hard targets on the grid of noise
-/// rates × ε > 0 of `paired`; a cell's interval only where it can be judged
+/// rates × ε ≠ 0 of `paired`; a cell's interval only where it can be judged
 /// ([`Estimate::interval_estimable`](crate::Estimate::interval_estimable)).
 pub fn gain_heatmap(
     paired: &[PairedRow],

@@ -126,10 +126,10 @@ fn grid_gap(rows: &[&BestEpsilonRow]) -> Option<&'static str> {
     }
     if rows.iter().all(|r| r.best_soft.is_none()) {
         return Some(if rows.iter().all(|r| r.soft_runs == 0) {
-            "This grid has only hard targets (ε = 0), so there is no ε > 0 to compare them \
+            "This grid has only hard targets (ε = 0), so there is no ε ≠ 0 to compare them \
              against."
         } else {
-            "No label-smoothing (ε > 0) run of this grid finished, so there is nothing to compare \
+            "No label-smoothing (ε ≠ 0) run of this grid finished, so there is nothing to compare \
              hard targets against."
         });
     }
@@ -158,16 +158,21 @@ fn main_sentence(row: &BestEpsilonRow, place: &str, gap_said: bool) -> String {
             format!("{intro}the best ε is {best}, with a last-epoch clean test accuracy of {mean}.",)
         }
     };
-    if best > 0.0 {
+    let smoothing = if best < 0.0 {
+        "negative label smoothing"
+    } else {
+        "label smoothing"
+    };
+    if best != 0.0 {
         return match (row.hard_mean, row.gain) {
             (Some(hard), Some(gain)) => format!(
-                "{place}, label smoothing with ε = {best} reaches a last-epoch clean test \
+                "{place}, {smoothing} with ε = {best} reaches a last-epoch clean test \
                  accuracy of {}: a paired gain of {}.",
                 against_hard(row.best_mean, hard),
                 gain_phrase(&gain)
             ),
             (Some(hard), None) => format!(
-                "{place}, label smoothing with ε = {best} reaches a last-epoch clean test \
+                "{place}, {smoothing} with ε = {best} reaches a last-epoch clean test \
                  accuracy of {}, but no seed has finished runs of both, so there is no paired \
                  gain.",
                 against_hard(row.best_mean, hard)
@@ -185,29 +190,29 @@ fn main_sentence(row: &BestEpsilonRow, place: &str, gap_said: bool) -> String {
     }
     match row.best_soft {
         Some((epsilon, soft)) if soft == row.best_mean => format!(
-            "{place}, no ε > 0 beats hard targets on average: ε = {epsilon} ties with them at a \
+            "{place}, no ε ≠ 0 beats hard targets on average: ε = {epsilon} ties with them at a \
              last-epoch clean test accuracy of {mean}."
         ),
         Some((epsilon, soft)) if accuracy(soft) == mean => format!(
-            "{place}, no ε > 0 beats hard targets on average: ε = {epsilon} comes closest, level \
+            "{place}, no ε ≠ 0 beats hard targets on average: ε = {epsilon} comes closest, level \
              with them to three decimals at a last-epoch clean test accuracy of {mean}."
         ),
         Some((epsilon, soft)) => format!(
-            "{place}, no ε > 0 beats hard targets on average: they reach a last-epoch clean test \
-             accuracy of {mean}, the best ε > 0 (ε = {epsilon}) {}.",
+            "{place}, no ε ≠ 0 beats hard targets on average: they reach a last-epoch clean test \
+             accuracy of {mean}, the best ε ≠ 0 (ε = {epsilon}) {}.",
             accuracy(soft)
         ),
         None if gap_said => {
             format!("{place}, hard targets reach a last-epoch clean test accuracy of {mean}.")
         }
         None if row.soft_runs == 0 => format!(
-            "{place} there is no label-smoothing (ε > 0) run to compare with; hard targets reach \
+            "{place} there is no label-smoothing (ε ≠ 0) run to compare with; hard targets reach \
              a last-epoch clean test accuracy of {mean}."
         ),
         None => format!(
             "{place}, {}, so there is nothing to compare hard targets against; they reach a \
              last-epoch clean test accuracy of {mean}.",
-            none_finished(row.soft_runs, "the", "label-smoothing (ε > 0)")
+            none_finished(row.soft_runs, "the", "label-smoothing (ε ≠ 0)")
         ),
     }
 }
@@ -217,7 +222,7 @@ fn low_rate_sentence(row: &BestEpsilonRow, gap_said: bool, levels: &NoiseLevels)
     let rate = levels.phrase(row.noise_rate);
     let best = row.best_epsilon;
     let mean = accuracy(row.best_mean);
-    if best > 0.0 {
+    if best != 0.0 {
         return match row.hard_mean {
             Some(hard) => format!(
                 "At {rate}, the best ε is {best} ({}).",
@@ -239,20 +244,20 @@ fn low_rate_sentence(row: &BestEpsilonRow, gap_said: bool, levels: &NoiseLevels)
     }
     match row.best_soft {
         Some((epsilon, soft)) if soft == row.best_mean => format!(
-            "At {rate}, no ε > 0 beats hard targets (ε = {epsilon} ties with them at {mean})."
+            "At {rate}, no ε ≠ 0 beats hard targets (ε = {epsilon} ties with them at {mean})."
         ),
         Some((epsilon, soft)) if accuracy(soft) == mean => format!(
             "At {rate}, hard targets are best ({mean}), with ε = {epsilon} level to three \
              decimals."
         ),
         Some((epsilon, soft)) => format!(
-            "At {rate}, hard targets are best ({mean}; the best ε > 0, ε = {epsilon}, \
+            "At {rate}, hard targets are best ({mean}; the best ε ≠ 0, ε = {epsilon}, \
              reaches {}).",
             accuracy(soft)
         ),
         None if gap_said => format!("At {rate}, hard targets reach {mean}."),
         None => {
-            format!("At {rate}, hard targets reach {mean}, with no finished ε > 0 run to compare.")
+            format!("At {rate}, hard targets reach {mean}, with no finished ε ≠ 0 run to compare.")
         }
     }
 }
@@ -435,7 +440,7 @@ fn grid_paragraph(runs: &[RunRow], paired: &[PairedRow]) -> String {
     if seeds == 1 {
         text.push_str(
             " With 1 seed there are no intervals: each number is a single run, and a gain (the \
-             run with ε > 0 minus the run with ε = 0 on the same noisy labels, initial weights \
+             run with ε ≠ 0 minus the run with ε = 0 on the same noisy labels, initial weights \
              and batches) cannot be told from chance.",
         );
         return text;
@@ -444,7 +449,7 @@ fn grid_paragraph(runs: &[RunRow], paired: &[PairedRow]) -> String {
     if paired.iter().any(|p| p.n_pairs > 0) {
         let _ = write!(
             text,
-            " Gains are paired: each seed's run with ε > 0 minus its run with ε = 0 (same noisy \
+            " Gains are paired: each seed's run with ε ≠ 0 minus its run with ε = 0 (same noisy \
              labels, initial weights and batches). Bold gains have an interval that excludes 0. \
              A gain is judged only over at least {MIN_SAMPLES_FOR_INTERVAL} pairs whose \
              differences are not all equal; otherwise it is marked n/a: too few seeds to tell."
@@ -519,18 +524,18 @@ fn paired_section(out: &mut String, page: &ReportPage<'_>) {
     let _ = writeln!(out, "## Paired gain over hard targets\n");
     let epsilons = sorted_unique(page.runs.iter().map(|r| r.epsilon));
     let has_hard = epsilons.contains(&0.0);
-    let has_soft = epsilons.iter().any(|&e| e > 0.0);
+    let has_soft = epsilons.iter().any(|&e| e != 0.0);
     if page.paired.is_empty() {
         let why = if page.runs.is_empty() {
             "No paired gains: there are no runs."
         } else if !has_hard {
-            "No paired gains: this grid has no hard-target (ε = 0) runs to pair the ε > 0 runs \
+            "No paired gains: this grid has no hard-target (ε = 0) runs to pair the ε ≠ 0 runs \
              with."
         } else if !has_soft {
-            "No paired gains: this grid has only hard targets (ε = 0), so there is no ε > 0 to \
+            "No paired gains: this grid has only hard targets (ε = 0), so there is no ε ≠ 0 to \
              compare with them."
         } else {
-            "No paired gains: no noise rate has runs with both ε = 0 and ε > 0."
+            "No paired gains: no noise rate has runs with both ε = 0 and ε ≠ 0."
         };
         let _ = writeln!(out, "{why}\n");
         return;
@@ -551,20 +556,20 @@ fn paired_section(out: &mut String, page: &ReportPage<'_>) {
         let why = if finished(true) == 0 {
             none_finished(count(true), "the grid's", "hard-target (ε = 0)")
         } else if finished(false) == 0 {
-            none_finished(count(false), "the grid's", "label-smoothing (ε > 0)")
+            none_finished(count(false), "the grid's", "label-smoothing (ε ≠ 0)")
         } else {
             "the runs that finished are at different rates or seeds".to_string()
         };
         let _ = writeln!(
             out,
-            "No paired gains: {why}, so no seed has finished runs at both an ε > 0 and ε = 0.\n"
+            "No paired gains: {why}, so no seed has finished runs at both an ε ≠ 0 and ε = 0.\n"
         );
         return;
     }
     let intro = if seed_count(page.runs) == 1 {
-        "ε > 0 minus ε = 0 of the single seed; with 1 pair there is no interval (n/a)."
+        "ε ≠ 0 minus ε = 0 of the single seed; with 1 pair there is no interval (n/a)."
     } else {
-        "ε > 0 minus ε = 0, per seed; mean [95% interval]."
+        "ε ≠ 0 minus ε = 0, per seed; mean [95% interval]."
     };
     let _ = writeln!(
         out,
@@ -596,7 +601,7 @@ fn paired_section(out: &mut String, page: &ReportPage<'_>) {
     }
     let unpaired: Vec<String> = {
         let mut rates: Vec<(String, f64)> = Vec::new();
-        for run in page.runs.iter().filter(|r| r.epsilon > 0.0) {
+        for run in page.runs.iter().filter(|r| r.epsilon != 0.0) {
             let key = (run.noise_model.clone(), run.noise_rate);
             let paired = page
                 .paired
@@ -632,7 +637,7 @@ fn best_section(out: &mut String, page: &ReportPage<'_>) {
     };
     let _ = writeln!(
         out,
-        "## Best ε per {per}\n\nThe ε with the highest mean accuracy (the smaller ε on a \
+        "## Best ε per {per}\n\nThe ε with the highest mean accuracy (the ε closest to 0 on a \
          tie), after the last epoch and at the epoch the noisy validation split selects.\n"
     );
     if page.best.is_empty() {
@@ -662,7 +667,7 @@ fn best_section(out: &mut String, page: &ReportPage<'_>) {
     if page
         .best
         .iter()
-        .any(|r| r.best_epsilon > 0.0 && r.hard_mean.is_some() && r.gain.is_none())
+        .any(|r| r.best_epsilon != 0.0 && r.hard_mean.is_some() && r.gain.is_none())
     {
         notes.push("– under gain: no seed has finished runs of both the best ε and ε = 0.");
     }
@@ -704,14 +709,14 @@ fn area_section(out: &mut String, page: &ReportPage<'_>) {
     if page
         .areas
         .iter()
-        .any(|a| a.epsilon > 0.0 && a.gain.is_none())
+        .any(|a| a.epsilon != 0.0 && a.gain.is_none())
     {
         let why = if page.areas.iter().any(|a| a.epsilon == 0.0) {
             "no seed has complete curves for both that ε and ε = 0"
         } else {
             "there is no hard-target (ε = 0) curve to subtract"
         };
-        let _ = writeln!(out, "– under area gain for ε > 0: {why}.\n");
+        let _ = writeln!(out, "– under area gain for ε ≠ 0: {why}.\n");
     }
 }
 
@@ -800,7 +805,7 @@ mod tests {
                 ci_low: Some(low),
                 ci_high: Some(high),
             }),
-            best_soft: (epsilon > 0.0).then_some((epsilon, mean)),
+            best_soft: (epsilon != 0.0).then_some((epsilon, mean)),
             hard_runs: 5,
             soft_runs: 10,
             n_epsilons: 3,
@@ -835,8 +840,8 @@ mod tests {
         let none = headline(&[hard_best], &NoiseLevels::default()).unwrap();
         assert_eq!(
             none,
-            "At the only noise rate run (0.4), no ε > 0 beats hard targets on average: they \
-             reach a last-epoch clean test accuracy of 0.700, the best ε > 0 (ε = 0.1) 0.650."
+            "At the only noise rate run (0.4), no ε ≠ 0 beats hard targets on average: they \
+             reach a last-epoch clean test accuracy of 0.700, the best ε ≠ 0 (ε = 0.1) 0.650."
         );
         assert_eq!(headline(&[], &NoiseLevels::default()), None);
     }

@@ -1,4 +1,4 @@
-//! Paired differences against hard targets: for each seed, a run with ε > 0 minus the run with
+//! Paired differences against hard targets: for each seed, a run with ε ≠ 0 minus the run with
 //! ε = 0 at the same noise model, rate and seed (same noisy labels, initial weights and batches);
 //! see docs/DEFINITIONS.md, `#paired-differences` and `#percentile-bootstrap`.
 
@@ -10,7 +10,7 @@ use crate::stats::{
 };
 use crate::summary::paired_metrics;
 
-/// One row of `paired.csv`: for one (noise model, noise rate, ε > 0), each metric's per-seed
+/// One row of `paired.csv`: for one (noise model, noise rate, ε ≠ 0), each metric's per-seed
 /// difference (run at ε minus run at ε = 0), summarised over the seeds where both runs finished.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairedRow {
@@ -88,7 +88,7 @@ impl CsvRow for PairedRow {
     }
 }
 
-/// Pairs every finished run with ε > 0 with the finished ε = 0 run of the same noise model, rate
+/// Pairs every finished run with ε ≠ 0 with the finished ε = 0 run of the same noise model, rate
 /// and seed, and summarises the differences per (noise model, rate, ε), in the order of the
 /// groups' first appearance in `runs`. Groups without any ε = 0 run are left out.
 pub fn paired_differences(runs: &[RunRow]) -> Vec<PairedRow> {
@@ -105,7 +105,7 @@ pub fn paired_differences(runs: &[RunRow]) -> Vec<PairedRow> {
         })
     };
     let mut keys: Vec<(&str, f64, f64)> = Vec::new();
-    for run in runs.iter().filter(|r| r.epsilon > 0.0) {
+    for run in runs.iter().filter(|r| r.epsilon != 0.0) {
         let key = (run.noise_model.as_str(), run.noise_rate, run.epsilon);
         let has_baseline = runs.iter().any(|h| {
             h.epsilon == 0.0 && h.noise_model == run.noise_model && h.noise_rate == run.noise_rate

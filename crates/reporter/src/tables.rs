@@ -185,7 +185,7 @@ const GAIN_COLUMNS: [(&str, &str); 5] = [
     ("memorised_share", "memorised share"),
 ];
 
-/// The paired differences against hard targets as a Markdown table: per (rate, ε > 0), the mean
+/// The paired differences against hard targets as a Markdown table: per (rate, ε ≠ 0), the mean
 /// difference and its 95% t interval for accuracy (last, validation-selected and best epoch), ECE
 /// and memorised share; bold where the interval excludes 0.
 pub fn paired_gain_table(paired: &[PairedRow], levels: &NoiseLevels) -> String {

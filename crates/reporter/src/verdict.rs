@@ -26,7 +26,7 @@ pub struct BestEpsilonRow {
     pub noise_rate: f64,
     /// The accuracy compared: one of [`VERDICT_METRICS`].
     pub criterion: &'static str,
-    /// The ε with the highest mean (the smallest such ε on a tie).
+    /// The ε with the highest mean (on a tie, the one closest to 0).
     pub best_epsilon: f64,
     /// Its mean accuracy over seeds.
     pub best_mean: f64,
@@ -34,13 +34,13 @@ pub struct BestEpsilonRow {
     pub hard_mean: Option<f64>,
     /// Paired gain of the best ε over hard targets (`None` when the best ε is 0 or unpaired).
     pub gain: Option<Estimate>,
-    /// The best ε > 0 and its mean (the smallest such ε on a tie), whatever the best ε is;
-    /// `None` when no ε > 0 has a value at this rate. Not a column of `best_epsilon.csv`: it lets
+    /// The best ε ≠ 0 and its mean (on a tie, the one closest to 0), whatever the best ε is;
+    /// `None` when no ε ≠ 0 has a value at this rate. Not a column of `best_epsilon.csv`: it lets
     /// the report say how close the runner-up came when hard targets are best.
     pub best_soft: Option<(f64, f64)>,
     /// Runs with ε = 0 at this rate, finished or not (0 when the grid has no ε = 0 here).
     pub hard_runs: usize,
-    /// Runs with ε > 0 at this rate, finished or not.
+    /// Runs with ε ≠ 0 at this rate, finished or not.
     pub soft_runs: usize,
     /// The ε values with a mean of this criterion at this rate: the candidates compared.
     pub n_epsilons: usize,
@@ -115,7 +115,7 @@ pub fn best_epsilons(summary: &[SummaryRow], paired: &[PairedRow]) -> Vec<BestEp
             .sum();
         let soft_runs = at_rate
             .iter()
-            .filter(|r| r.epsilon > 0.0)
+            .filter(|r| r.epsilon != 0.0)
             .map(|r| r.n_runs)
             .sum();
         for criterion in VERDICT_METRICS {
@@ -128,8 +128,12 @@ pub fn best_epsilons(summary: &[SummaryRow], paired: &[PairedRow]) -> Vec<BestEp
                     None,
                     |best: Option<(f64, f64)>, (epsilon, mean)| match best {
                         Some((best_epsilon, best_mean))
+                            // On a tie the ε closest to 0 (the least change from hard
+                            // targets) wins, then the smaller.
                             if best_mean > mean
-                                || (best_mean == mean && best_epsilon <= epsilon) =>
+                                || (best_mean == mean
+                                    && (best_epsilon.abs(), best_epsilon)
+                                        <= (epsilon.abs(), epsilon)) =>
                         {
                             best
                         }
@@ -140,7 +144,7 @@ pub fn best_epsilons(summary: &[SummaryRow], paired: &[PairedRow]) -> Vec<BestEp
             let Some((best_epsilon, best_mean)) = best_of(&mut candidates.iter().copied()) else {
                 continue;
             };
-            let best_soft = best_of(&mut candidates.iter().copied().filter(|(e, _)| *e > 0.0));
+            let best_soft = best_of(&mut candidates.iter().copied().filter(|(e, _)| *e != 0.0));
             let hard_mean = at_rate
                 .iter()
                 .find(|r| r.epsilon == 0.0)

@@ -56,7 +56,7 @@ fn failed(rate: f64, seed: u64, epsilon: f64) -> RunRow {
 }
 
 /// Rates 0 and 0.4, `seeds` seeds, the given ε values: accuracy 0.80 − 0.3·rate + ε/10 +
-/// 0.01·seed, so every ε > 0 beats hard targets by ε/10 in every seed.
+/// 0.01·seed, so every ε ≠ 0 beats hard targets by ε/10 in every seed.
 fn grid(seeds: u64, epsilons: &[f64]) -> Vec<RunRow> {
     let mut runs = Vec::new();
     for rate in [0.0, 0.4] {
@@ -128,7 +128,7 @@ fn a_grid_without_hard_targets_says_there_is_nothing_to_compare() {
     assert!(!page.contains("beats hard targets"), "{page}");
     assert!(
         section(&page, "Paired gain over hard targets").contains(
-            "No paired gains: this grid has no hard-target (ε = 0) runs to pair the ε > 0 runs \
+            "No paired gains: this grid has no hard-target (ε = 0) runs to pair the ε ≠ 0 runs \
              with."
         ),
         "{page}"
@@ -140,7 +140,7 @@ fn a_grid_without_hard_targets_says_there_is_nothing_to_compare() {
     );
     assert!(
         section(&page, "Area under the accuracy-versus-noise curve")
-            .contains("– under area gain for ε > 0: there is no hard-target (ε = 0) curve"),
+            .contains("– under area gain for ε ≠ 0: there is no hard-target (ε = 0) curve"),
         "{page}"
     );
 }
@@ -168,7 +168,7 @@ fn a_grid_whose_hard_target_runs_all_failed_says_so() {
     assert!(
         paired.contains(
             "No paired gains: none of the grid's 6 hard-target (ε = 0) runs finished, so no seed \
-             has finished runs at both an ε > 0 and ε = 0."
+             has finished runs at both an ε ≠ 0 and ε = 0."
         ),
         "{paired}"
     );
@@ -212,13 +212,13 @@ fn a_grid_of_hard_targets_only_says_there_is_no_epsilon_to_compare() {
     let page = page(&runs);
     assert_eq!(
         answer(&page),
-        "This grid has only hard targets (ε = 0), so there is no ε > 0 to compare them against. \
+        "This grid has only hard targets (ε = 0), so there is no ε ≠ 0 to compare them against. \
          At the highest noise rate run (0.4), hard targets reach a last-epoch clean test accuracy \
          of 0.690. At rate 0, hard targets reach 0.810."
     );
     assert!(
         section(&page, "Paired gain over hard targets").contains(
-            "No paired gains: this grid has only hard targets (ε = 0), so there is no ε > 0 to \
+            "No paired gains: this grid has only hard targets (ε = 0), so there is no ε ≠ 0 to \
              compare with them."
         ),
         "{page}"
@@ -270,7 +270,7 @@ fn one_seed_is_counted_in_the_singular_and_claims_no_interval() {
     );
     let paired = section(&page, "Paired gain over hard targets");
     assert!(
-        paired.contains("ε > 0 minus ε = 0 of the single seed; with 1 pair there is no interval"),
+        paired.contains("ε ≠ 0 minus ε = 0 of the single seed; with 1 pair there is no interval"),
         "{paired}"
     );
     assert!(paired.contains("+0.030 (n/a: 1 pair)"), "{paired}");
@@ -552,9 +552,9 @@ fn when_hard_targets_are_best_the_same_number_is_not_quoted_twice() {
     let page = page(&runs);
     assert_eq!(
         answer(&page),
-        "At the highest noise rate run (0.4), no ε > 0 beats hard targets on average: they reach \
-         a last-epoch clean test accuracy of 0.710, the best ε > 0 (ε = 0.3) 0.690. At rate 0, \
-         no ε > 0 beats hard targets (ε = 0.3 ties with them at 0.830)."
+        "At the highest noise rate run (0.4), no ε ≠ 0 beats hard targets on average: they reach \
+         a last-epoch clean test accuracy of 0.710, the best ε ≠ 0 (ε = 0.3) 0.690. At rate 0, \
+         no ε ≠ 0 beats hard targets (ε = 0.3 ties with them at 0.830)."
     );
     assert!(!page.contains("against 0.830"), "{page}");
     let best = section(&page, "Best ε per noise rate");

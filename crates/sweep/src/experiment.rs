@@ -528,7 +528,7 @@ pub fn run_one(
         epochs: experiment.training.epochs,
         batch_size: experiment.training.batch_size,
         loss: trainer::Loss::label_smoothing(spec.epsilon),
-        warmup_epochs: 0,
+        warmup_epochs: experiment.training.warmup_epochs,
         device: trainer::Device::Cpu,
         project_classes: projected_classes(experiment, &prepared.test, spec),
     };

@@ -34,7 +34,7 @@ pub fn read_context(dir: &Path) -> ReportContext {
         ReportContext {
             title: name.clone(),
             name,
-            question: "How much does label smoothing (ε > 0) protect the classifier against label \
+            question: "How much does label smoothing (ε ≠ 0) protect the classifier against label \
                        noise, compared with hard targets (ε = 0), at each noise rate?"
                 .into(),
             settings: Vec::new(),

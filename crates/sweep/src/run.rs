@@ -639,13 +639,13 @@ pub fn report_context(experiment: &Experiment) -> reporter::ReportContext {
         title: format!("{noise} noise on {data}: {model}"),
         question: match experiment.noise.label_sets() {
             Some(sets) => format!(
-                "How much does label smoothing (ε > 0) protect {article} {model} trained on {data} \
+                "How much does label smoothing (ε ≠ 0) protect {article} {model} trained on {data} \
                  against the noise of the given labels ({}), compared with hard targets (ε = 0), \
                  for each label set?",
                 sets.join(", ")
             ),
             None => format!(
-                "How much does label smoothing (ε > 0) protect {article} {model} trained on {data} \
+                "How much does label smoothing (ε ≠ 0) protect {article} {model} trained on {data} \
                  against {noise} label noise, compared with hard targets (ε = 0), at each noise \
                  rate?"
             ),

@@ -75,7 +75,7 @@ fn one_and_two_jobs_give_byte_identical_csvs() {
     assert_eq!(epochs.lines().count(), 1 + 8 * 3);
     let summary = fs::read_to_string(one.join("summary.csv")).unwrap();
     assert_eq!(summary.lines().count(), 1 + 4);
-    // One paired row per (rate, ε > 0), each over 2 seeds.
+    // One paired row per (rate, ε ≠ 0), each over 2 seeds.
     let paired = fs::read_to_string(one.join("paired.csv")).unwrap();
     assert_eq!(paired.lines().count(), 1 + 2);
     assert!(

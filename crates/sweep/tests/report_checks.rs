@@ -129,7 +129,7 @@ fn a_sweep_without_hard_targets_says_what_it_can_answer() {
     assert!(!page.contains("beats hard targets"), "{page}");
     assert!(
         page.contains(
-            "No paired gains: this grid has no hard-target (ε = 0) runs to pair the ε > 0 runs \
+            "No paired gains: this grid has no hard-target (ε = 0) runs to pair the ε ≠ 0 runs \
              with."
         ),
         "{page}"

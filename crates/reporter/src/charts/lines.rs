@@ -99,7 +99,7 @@ pub fn auto_y_range<'a>(series: impl IntoIterator<Item = &'a ChartSeries>) -> (f
 }
 
 /// One series per ε of `summary` for the summary metric `metric` against the noise rate: the mean
-/// over seeds with its 95% interval, hard targets marked, ε > 0 coloured by rank.
+/// over seeds with its 95% interval, hard targets marked, ε ≠ 0 coloured by rank.
 pub fn metric_vs_noise_series(summary: &[SummaryRow], metric: &str) -> Vec<ChartSeries> {
     let epsilons = sorted_unique(summary.iter().map(|row| row.epsilon));
     epsilons

@@ -33,7 +33,7 @@ pub use reliability::{ReliabilityBin, ReliabilityChart, ReliabilityPanel};
 /// DejaVu Sans, subset (ASCII, lowercase Greek, ±, ×, −, °); licence in `assets/DejaVu-LICENSE`.
 const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans-subset.ttf");
 const FAMILY: &str = "sans-serif";
-/// Colours of ε > 0, by the rank of ε among the positive values (tab10 without grey).
+/// Colours of ε ≠ 0, by the rank of ε among the positive values (tab10 without grey).
 const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(44, 160, 44),
@@ -171,7 +171,7 @@ pub fn epsilon_colour(hard: bool, colour_index: usize) -> RGBColor {
 /// (0 for the smallest), so that the same ε set gives the same colours in every chart. Hard targets
 /// (ε = 0) get 0, which [`epsilon_colour`] ignores for them.
 pub fn epsilon_rank(epsilons: &[f64], epsilon: f64) -> usize {
-    crate::stats::sorted_unique(epsilons.iter().copied().filter(|&e| e > 0.0))
+    crate::stats::sorted_unique(epsilons.iter().copied().filter(|&e| e != 0.0))
         .iter()
         .position(|&e| e == epsilon)
         .unwrap_or(0)

@@ -182,7 +182,16 @@ impl ExperimentConfig {
             };
             found.push((format!("noise.rates[{index}]"), reason));
         }
+        let warmup = self.training.warmup_epochs.unwrap_or(0);
         for (index, &epsilon) in self.targets.epsilons.iter().enumerate() {
+            if epsilon < 0.0 && warmup == 0 {
+                found.push((
+                    format!("targets.epsilons[{index}]"),
+                    format!(
+                        "ε = {epsilon} < 0 (negative smoothing) trains from the first step against targets above 1 on the label, whose loss has no lower bound; negative smoothing is usually applied after epochs of plain cross-entropy: set training.warmup_epochs"
+                    ),
+                ));
+            }
             if epsilon == 1.0 {
                 found.push((
                     format!("targets.epsilons[{index}]"),

@@ -261,6 +261,8 @@ pub struct TrainingSettings {
     pub epochs: usize,
     /// Minibatch size.
     pub batch_size: usize,
+    /// Epochs of plain cross-entropy before the configured targets apply.
+    pub warmup_epochs: usize,
     /// The optimiser with every hyper-parameter.
     pub optimizer: trainer::OptimizerParams,
     /// The learning-rate schedule.
@@ -655,6 +657,9 @@ impl ExperimentConfig {
         let training = TrainingSettings {
             epochs: training.epochs,
             batch_size: training.batch_size,
+            // Left unset in the resolved configuration when not given (no warm-up), so manifests
+            // of experiments without one read as before.
+            warmup_epochs: training.warmup_epochs.unwrap_or(0),
             optimizer,
             schedule: match training.schedule {
                 ScheduleName::Constant => trainer::Schedule::Constant,

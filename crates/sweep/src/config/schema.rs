@@ -393,8 +393,8 @@ impl NoiseModeName {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetsConfig {
-    /// Label-smoothing ε values, each in [0, 1], no duplicates; include 0 for the hard-target
-    /// baseline.
+    /// Label-smoothing ε values, each in [−8, 1] (ε < 0 is negative smoothing), no duplicates;
+    /// include 0 for the hard-target baseline.
     pub epsilons: Vec<f64>,
 }
 
@@ -451,6 +451,11 @@ pub struct TrainingConfig {
     /// AdamW β2 in [0, 1) (default 0.999).
     #[serde(default)]
     pub beta2: Option<f64>,
+    /// Epochs of plain cross-entropy (ε = 0) before the configured targets apply, for negative
+    /// smoothing (Wei et al. 2022b warm up with cross-entropy); fewer than `epochs`. Default 0.
+    /// Left out of the JSON (and so of run ids) when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup_epochs: Option<usize>,
     /// `constant` (default) or `cosine`.
     #[serde(default)]
     pub schedule: ScheduleName,

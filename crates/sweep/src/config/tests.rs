@@ -135,7 +135,7 @@ fn every_error_class_has_a_precise_message() {
         // ε outside the loss's range.
         (
             GOOD.replace("epsilons = [0.0, 0.1]", "epsilons = [0.0, 1.1]"),
-            "x.toml:12: targets.epsilons[1]: 1.1 is outside [0, 1]: label smoothing ε must be in [0, 1]",
+            "x.toml:12: targets.epsilons[1]: 1.1 is outside [-8, 1]: ε = 1 already makes every target uniform, and below −8 negative smoothing (ε < 0) is untried",
         ),
         // Zero epochs, batch size 0.
         (
@@ -1059,5 +1059,52 @@ fn noise_settings_that_do_not_fit_the_data_are_errors_and_degenerate_ones_warnin
     assert!(
         warnings[0].starts_with("x.toml:10: noise.rates[1]: ρ = 0.5 ≥ 1/2"),
         "{warnings:?}"
+    );
+}
+
+#[test]
+fn negative_smoothing_takes_a_warm_up_and_is_warned_about_without_one() {
+    let with = |epsilons: &str, training: &str| {
+        GOOD.replace("epsilons = [0.0, 0.1]", &format!("epsilons = {epsilons}"))
+            .replace(
+                "learning_rate = 0.05",
+                &format!("learning_rate = 0.05\n{training}"),
+            )
+    };
+    check(
+        &with("[0.0, -9.0]", ""),
+        "x.toml:12: targets.epsilons[1]: -9 is outside [-8, 1]: ε = 1 already makes every target uniform, and below −8 negative smoothing (ε < 0) is untried",
+    );
+    check(
+        &with("[0.0, -0.8]", "warmup_epochs = 2"),
+        "x.toml:23: training.warmup_epochs: 2 is not allowed: give fewer than training.epochs (2), so that the configured targets train at all",
+    );
+    let warnings = |text: &str| {
+        parse(text, "x.toml")
+            .unwrap()
+            .resolve()
+            .unwrap()
+            .check_data(&facts(10))
+            .unwrap()
+    };
+    let without = warnings(&with("[0.0, -0.8]", ""));
+    assert_eq!(without.len(), 1, "{without:?}");
+    assert!(
+        without[0].starts_with("x.toml:12: targets.epsilons[1]: ε = -0.8 < 0 (negative smoothing)"),
+        "{without:?}"
+    );
+    assert!(warnings(&with("[0.0, -0.8]", "warmup_epochs = 1")).is_empty());
+    let resolved = parse(&with("[0.0, -0.8]", "warmup_epochs = 1"), "x.toml")
+        .unwrap()
+        .resolve()
+        .unwrap();
+    assert_eq!(resolved.training.warmup_epochs, 1);
+    // Left out, no warm-up, and nothing new in the configuration as written.
+    let plain = parse(GOOD, "x.toml").unwrap();
+    assert_eq!(plain.resolve().unwrap().training.warmup_epochs, 0);
+    assert!(
+        serde_json::to_value(&plain).unwrap()["training"]
+            .get("warmup_epochs")
+            .is_none()
     );
 }

@@ -473,12 +473,24 @@ pub(super) fn validate(config: &ExperimentConfig) -> Vec<(String, String)> {
             ),
         );
     }
-    check_grid(
+    check_grid_in(
         &mut problem,
         "targets.epsilons",
         &config.targets.epsilons,
-        "label smoothing ε must be in [0, 1]",
+        (trainer::LabelSmoothing::MIN_EPSILON, 1.0),
+        "ε = 1 already makes every target uniform, and below −8 negative smoothing (ε < 0) is untried",
     );
+    if let Some(warmup) = config.training.warmup_epochs
+        && warmup >= config.training.epochs
+    {
+        problem(
+            "training.warmup_epochs",
+            format!(
+                "{warmup} is not allowed: give fewer than training.epochs ({}), so that the configured targets train at all",
+                config.training.epochs
+            ),
+        );
+    }
 
     if config.model.kind != ModelKindName::Cnn && config.model.channels.is_some() {
         problem("model.channels", "only used with kind = \"cnn\"".into());
@@ -602,14 +614,25 @@ fn list(values: &[f64]) -> String {
 
 /// Grid values: non-empty, each in [0, 1], no duplicates.
 fn check_grid(problem: &mut impl FnMut(&str, String), key: &str, values: &[f64], why: &str) {
+    check_grid_in(problem, key, values, (0.0, 1.0), why);
+}
+
+/// Grid values: non-empty, each in `[low, high]`, no duplicates.
+fn check_grid_in(
+    problem: &mut impl FnMut(&str, String),
+    key: &str,
+    values: &[f64],
+    (low, high): (f64, f64),
+    why: &str,
+) {
     if values.is_empty() {
         problem(key, "the list is empty: give at least one value".into());
     }
     for (index, &value) in values.iter().enumerate() {
-        if !(0.0..=1.0).contains(&value) {
+        if !(low..=high).contains(&value) {
             problem(
                 &format!("{key}[{index}]"),
-                format!("{value} is outside [0, 1]: {why}"),
+                format!("{value} is outside [{low}, {high}]: {why}"),
             );
         } else if values[..index].contains(&value) {
             problem(
