@@ -142,6 +142,19 @@ pub fn check_runs(
     for (line, run) in runs {
         let line = *line;
         check_epsilon(file, line, run.epsilon)?;
+        // A label set's level is the share of training labels it changes, measured: a sweep
+        // writes that share as both rates.
+        if run.label_set.is_some() && run.noise_rate != run.realised_noise_rate {
+            return Err(input_error(
+                file,
+                line,
+                format!(
+                    "column `noise_rate`: {} differs from `realised_noise_rate` {}; for a label \
+                     set a sweep writes the share it changes as both",
+                    run.noise_rate, run.realised_noise_rate
+                ),
+            ));
+        }
         for (column, value) in [
             ("noise_rate", Some(run.noise_rate)),
             ("realised_noise_rate", Some(run.realised_noise_rate)),
@@ -260,6 +273,26 @@ mod tests {
         write_csv(&mut bytes, &[run(), run()]).unwrap();
         let rows: Vec<RunRow> = read_csv(bytes.as_slice(), "runs.csv").unwrap();
         assert_eq!(rows, vec![run(), run()]);
+    }
+
+    #[test]
+    fn a_label_set_row_whose_rates_differ_is_refused() {
+        let labelled = RunRow {
+            label_set: Some("worst".into()),
+            ..run()
+        };
+        let error = check_runs(&[(2, labelled.clone())], "runs.csv", |_| Ok(())).unwrap_err();
+        assert!(
+            error.to_string().starts_with(
+                "runs.csv:2: column `noise_rate`: 0.2 differs from `realised_noise_rate` 0.19"
+            ),
+            "{error}"
+        );
+        let measured = RunRow {
+            realised_noise_rate: 0.2,
+            ..labelled
+        };
+        assert!(check_runs(&[(2, measured)], "runs.csv", |_| Ok(())).is_ok());
     }
 
     #[test]

@@ -130,25 +130,62 @@ pub fn prepare_checked(
     ))
 }
 
-/// For `matrix_from`, the warnings about the estimated matrix (see
-/// [`Experiment::degenerate_matrix_rows`]): the rates at which a row of it no longer keeps the
-/// clean class the most likely label, as for a given matrix.
+/// The warnings about label sets read from a file: for `matrix_from`, the rates at which a row
+/// of the estimated matrix no longer keeps the clean class the most likely label (see
+/// [`Experiment::degenerate_matrix_rows`]), as for a given matrix; for `file`, each label set
+/// whose labels of some class are more often another class than the class itself.
 fn estimated_matrix_warnings(
     experiment: &Experiment,
     pool: &Dataset,
     split: &Split,
     label_sets: &[Vec<usize>],
 ) -> Vec<String> {
-    let (NoiseSource::Estimated(_), Some(labels)) = (&experiment.noise.source, label_sets.first())
-    else {
-        return Vec::new();
-    };
     let clean: Vec<usize> = split.train.iter().map(|&row| pool.labels[row]).collect();
-    let noisy: Vec<usize> = split.train.iter().map(|&row| labels[row]).collect();
-    let Ok(matrix) = noise::TransitionMatrix::estimate(&clean, &noisy, pool.n_classes) else {
-        return Vec::new();
+    let estimate = |labels: &Vec<usize>| {
+        let noisy: Vec<usize> = split.train.iter().map(|&row| labels[row]).collect();
+        noise::TransitionMatrix::estimate(&clean, &noisy, pool.n_classes).ok()
     };
-    let found = experiment.degenerate_matrix_rows(&matrix, pool.n_classes);
+    let found = match &experiment.noise.source {
+        NoiseSource::Estimated(_) => match label_sets.first().and_then(estimate) {
+            Some(matrix) => experiment.degenerate_matrix_rows(&matrix, pool.n_classes),
+            None => Vec::new(),
+        },
+        NoiseSource::File(file) => {
+            let mut found = Vec::new();
+            for (index, (labels, name)) in label_sets.iter().zip(&file.sets).enumerate() {
+                let Some(matrix) = estimate(labels) else {
+                    continue;
+                };
+                let failing: Vec<String> = (0..matrix.n_classes())
+                    .filter(|&c| {
+                        let row = matrix.row(c);
+                        row.iter()
+                            .enumerate()
+                            .any(|(j, &p)| j != c && p >= row[c] && p > 0.0)
+                    })
+                    .map(|c| c.to_string())
+                    .collect();
+                if failing.is_empty() {
+                    continue;
+                }
+                let key = if file.npy {
+                    "noise.labels_file".to_string()
+                } else {
+                    format!("noise.columns[{index}]")
+                };
+                found.push((
+                    key,
+                    format!(
+                        "label set \"{name}\" gives the training samples of class{} {} another label at least as often as their own, so for those classes the clean class is no longer the most likely label",
+                        if failing.len() == 1 { "" } else { "es" },
+                        failing.join(", ")
+                    ),
+                ));
+            }
+            found
+        }
+        _ => Vec::new(),
+    };
     if found.is_empty() {
         return Vec::new();
     }
@@ -1093,6 +1130,17 @@ learning_rate = 0.1
         assert!(
             warnings[0].starts_with("t.toml:")
                 && warnings[0].contains("noise.rates[1]: ρ = 1: in the row of clean class 3 "),
+            "{warnings:?}"
+        );
+        // The same labels given as a label set: one warning, naming the set and the class.
+        let experiment = digits_with(&format!(
+            "model = \"file\"\nlabels_file = \"{}\"\ncolumns = [\"a\"]",
+            path.display()
+        ));
+        let (_, warnings) = prepare_checked(&experiment).unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("noise.columns[0]: label set \"a\" gives the training samples of class 3 another label"),
             "{warnings:?}"
         );
     }
