@@ -141,18 +141,7 @@ impl TransitionMatrix {
         noisy: &[usize],
         n_classes: usize,
     ) -> Result<TransitionMatrix, NoiseError> {
-        if clean.len() != noisy.len() {
-            return Err(NoiseError::LengthMismatch {
-                clean: clean.len(),
-                noisy: noisy.len(),
-            });
-        }
-        if n_classes < 2 {
-            return Err(NoiseError::TooFewClasses { n_classes });
-        }
-        check_labels(clean, n_classes)?;
-        check_labels(noisy, n_classes)?;
-        TransitionMatrix::from_counts(&count_transitions(clean, noisy, n_classes))
+        crate::NoisyLabels::from_pair(clean, noisy.to_vec(), n_classes)?.realised_matrix()
     }
 
     /// The matrix at noise rate `rate` (ρ in [0, 1]) when `self` is given at full strength: every

@@ -80,6 +80,17 @@ impl NoiseLevels {
         }
     }
 
+    /// What one level is called: `noise rate`, `matrix scale` or `label set`.
+    pub fn noun(&self) -> &'static str {
+        if self.are_label_sets() {
+            "label set"
+        } else if self.matrix_scale {
+            "matrix scale"
+        } else {
+            "noise rate"
+        }
+    }
+
     /// The noisiest level, in words: `the highest noise rate`, …
     pub fn highest(&self) -> &'static str {
         if self.are_label_sets() {

@@ -22,7 +22,7 @@ pub use charts::{
     Chart, ChartPoint, ChartSeries, GainHeatmap, HeatmapCell, LineChart, LinePanel,
     ProjectionChart, ProjectionPanel, ProjectionPoint, ReliabilityBin, ReliabilityChart,
     ReliabilityPanel, TransitionChart, accuracy_vs_noise_chart, auto_y_range, epsilon_colour,
-    epsilon_label, epsilon_rank, metric_vs_noise_series, series_colour,
+    epsilon_label, epsilon_rank, metric_vs_noise_series, series_colour, short_number,
 };
 pub use csv_in::{check_epochs, check_runs, read_csv, read_csv_lines};
 pub use csv_out::{CsvRow, format_float, write_csv};

@@ -423,16 +423,7 @@ fn grid_paragraph(runs: &[RunRow], paired: &[PairedRow]) -> String {
     let epsilons = sorted_unique(runs.iter().map(|r| r.epsilon));
     let mut text = format!(
         "The grid: {} × {} × {}; {}, {n_finished} finished.",
-        counted(rate_count(runs), {
-            let levels = NoiseLevels::from_runs(runs);
-            if levels.are_label_sets() {
-                "label set"
-            } else if levels.are_matrix_scales() {
-                "matrix scale"
-            } else {
-                "noise rate"
-            }
-        }),
+        counted(rate_count(runs), NoiseLevels::from_runs(runs).noun()),
         counted(seeds, "seed"),
         counted(epsilons.len(), "ε value"),
         counted(runs.len(), "run"),
@@ -627,14 +618,7 @@ fn paired_section(out: &mut String, page: &ReportPage<'_>) {
 
 /// The best-ε section.
 fn best_section(out: &mut String, page: &ReportPage<'_>) {
-    let levels = NoiseLevels::from_runs(page.runs);
-    let per = if levels.are_label_sets() {
-        "label set"
-    } else if levels.are_matrix_scales() {
-        "matrix scale"
-    } else {
-        "noise rate"
-    };
+    let per = NoiseLevels::from_runs(page.runs).noun();
     let _ = writeln!(
         out,
         "## Best ε per {per}\n\nThe ε with the highest mean accuracy (the ε closest to 0 on a \

@@ -15,6 +15,7 @@ use trainer::{RunOutcome, RunStatus, TrainData, TrainError, TrainParams, TrainSe
 
 use crate::config::{
     DataFacts, Experiment, ImageFolderTest, NoiseSource, Source as DataSource, class_pairs,
+    failing_rows,
 };
 use crate::grid::{RunSpec, derive_seed};
 
@@ -32,6 +33,9 @@ pub struct PreparedData {
     /// For noise read from a labels file (`file`, `matrix_from`): its label sets, in the order
     /// of the experiment's, each a label per row of the original data set; empty otherwise.
     pub label_sets: Vec<Vec<usize>>,
+    /// For `matrix_from`: the realised transition matrix of its label set on the training split,
+    /// estimated once; `None` otherwise.
+    pub estimated: Option<noise::TransitionMatrix>,
 }
 
 /// Loads the configured data set, splits it (stratified, by the split seed; sources with their
@@ -102,12 +106,19 @@ pub fn prepare_checked(
         );
     }
     let label_sets = read_label_sets(experiment, &pool, &split)?;
+    let estimated = match &experiment.noise.source {
+        NoiseSource::Estimated(_) => label_sets
+            .first()
+            .and_then(|labels| training_matrix(&pool, &split, labels)),
+        _ => None,
+    };
     let mut warnings = warnings;
-    warnings.extend(estimated_matrix_warnings(
+    warnings.extend(label_set_warnings(
         experiment,
         &pool,
         &split,
         &label_sets,
+        estimated.as_ref(),
     ));
     let mut validation = pool.subset(&split.validation);
     let mut test = own_test.unwrap_or_else(|| pool.subset(&split.test));
@@ -125,65 +136,66 @@ pub fn prepare_checked(
             test,
             split,
             label_sets,
+            estimated,
         },
         warnings,
     ))
 }
 
+/// The realised transition matrix of `labels` (a label per row of `pool`) on the training rows.
+fn training_matrix(
+    pool: &Dataset,
+    split: &Split,
+    labels: &[usize],
+) -> Option<noise::TransitionMatrix> {
+    let clean: Vec<usize> = split.train.iter().map(|&row| pool.labels[row]).collect();
+    let noisy: Vec<usize> = split.train.iter().map(|&row| labels[row]).collect();
+    noise::TransitionMatrix::estimate(&clean, &noisy, pool.n_classes).ok()
+}
+
 /// The warnings about label sets read from a file: for `matrix_from`, the rates at which a row
-/// of the estimated matrix no longer keeps the clean class the most likely label (see
+/// of the `estimated` matrix no longer keeps the clean class the most likely label (see
 /// [`Experiment::degenerate_matrix_rows`]), as for a given matrix; for `file`, each label set
-/// whose labels of some class are more often another class than the class itself.
-fn estimated_matrix_warnings(
+/// whose labels of some class are another class at least as often as the class itself.
+fn label_set_warnings(
     experiment: &Experiment,
     pool: &Dataset,
     split: &Split,
     label_sets: &[Vec<usize>],
+    estimated: Option<&noise::TransitionMatrix>,
 ) -> Vec<String> {
-    let clean: Vec<usize> = split.train.iter().map(|&row| pool.labels[row]).collect();
-    let estimate = |labels: &Vec<usize>| {
-        let noisy: Vec<usize> = split.train.iter().map(|&row| labels[row]).collect();
-        noise::TransitionMatrix::estimate(&clean, &noisy, pool.n_classes).ok()
-    };
-    let found = match &experiment.noise.source {
-        NoiseSource::Estimated(_) => match label_sets.first().and_then(estimate) {
-            Some(matrix) => experiment.degenerate_matrix_rows(&matrix, pool.n_classes),
-            None => Vec::new(),
-        },
-        NoiseSource::File(file) => {
-            let mut found = Vec::new();
-            for (index, (labels, name)) in label_sets.iter().zip(&file.sets).enumerate() {
-                let Some(matrix) = estimate(labels) else {
-                    continue;
-                };
-                let failing: Vec<String> = (0..matrix.n_classes())
-                    .filter(|&c| {
-                        let row = matrix.row(c);
-                        row.iter()
-                            .enumerate()
-                            .any(|(j, &p)| j != c && p >= row[c] && p > 0.0)
-                    })
-                    .map(|c| c.to_string())
-                    .collect();
+    let found = match (&experiment.noise.source, estimated) {
+        (NoiseSource::Estimated(_), Some(matrix)) => {
+            experiment.degenerate_matrix_rows(matrix, pool.n_classes)
+        }
+        (NoiseSource::File(file), _) => label_sets
+            .iter()
+            .zip(&file.sets)
+            .enumerate()
+            .filter_map(|(index, (labels, name))| {
+                let failing = failing_rows(&training_matrix(pool, split, labels)?);
                 if failing.is_empty() {
-                    continue;
+                    return None;
                 }
                 let key = if file.npy {
                     "noise.labels_file".to_string()
                 } else {
                     format!("noise.columns[{index}]")
                 };
-                found.push((
+                Some((
                     key,
                     format!(
                         "label set \"{name}\" gives the training samples of class{} {} another label at least as often as their own, so for those classes the clean class is no longer the most likely label",
                         if failing.len() == 1 { "" } else { "es" },
-                        failing.join(", ")
+                        failing
+                            .iter()
+                            .map(usize::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
-                ));
-            }
-            found
-        }
+                ))
+            })
+            .collect(),
         _ => Vec::new(),
     };
     if found.is_empty() {
@@ -488,16 +500,11 @@ pub fn draw_noise(
                 let noisy = rows.iter().map(|&row| labels[row]).collect();
                 return Ok(NoisyLabels::from_pair(&data.labels, noisy, k)?);
             }
-            NoiseSource::Estimated(_) => {
-                // The realised matrix of the file's labels on the training split.
-                let labels = prepared
-                    .label_sets
-                    .first()
-                    .ok_or_else(|| anyhow::anyhow!("the label set was not read"))?;
-                let train = &prepared.train;
-                let noisy: Vec<usize> = prepared.split.train.iter().map(|&r| labels[r]).collect();
-                noise::TransitionMatrix::estimate(&train.labels, &noisy, k)?.scaled(noise_rate)?
-            }
+            NoiseSource::Estimated(_) => prepared
+                .estimated
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("the label set was not read"))?
+                .scaled(noise_rate)?,
             NoiseSource::Model(model) => model.matrix(noise_rate, k)?,
             NoiseSource::Pairs(pairs) => {
                 let pairs = class_pairs(pairs, &data.class_names, k)

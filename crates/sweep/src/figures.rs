@@ -105,7 +105,7 @@ pub fn write_charts(
              spread for symmetric noise, one cell per row for pair-flip or a class map. \
              {TRANSITIONS} has the counts of every rate, seed and split.",
             aggregates.levels.highest(),
-            short_rate(*rate)
+            reporter::short_number(*rate)
         ),
         None => String::new(),
     };
@@ -217,10 +217,4 @@ pub fn write_charts(
         drawn: page,
         missing,
     })
-}
-
-/// A rate as the report writes it: at most 4 decimals, no trailing zeros.
-fn short_rate(value: f64) -> String {
-    let text = format!("{value:.4}");
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }

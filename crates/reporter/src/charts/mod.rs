@@ -167,7 +167,7 @@ pub fn epsilon_colour(hard: bool, colour_index: usize) -> RGBColor {
     }
 }
 
-/// The colour index of `epsilon`: its rank among the distinct positive values of `epsilons`
+/// The colour index of `epsilon`: its rank among the distinct non-zero values of `epsilons`
 /// (0 for the smallest), so that the same ε set gives the same colours in every chart. Hard targets
 /// (ε = 0) get 0, which [`epsilon_colour`] ignores for them.
 pub fn epsilon_rank(epsilons: &[f64], epsilon: f64) -> usize {
@@ -188,7 +188,7 @@ pub fn epsilon_label(epsilon: f64) -> String {
 
 /// A number for labels and axis ticks: at most four decimals, trailing zeros dropped and the minus
 /// sign for negatives, so that `0.30000000000000004` reads `0.3` and epoch 10 reads `10`.
-fn short_number(value: f64) -> String {
+pub fn short_number(value: f64) -> String {
     let text = format!("{value:.4}");
     let text = text.trim_end_matches('0').trim_end_matches('.');
     match text {

@@ -376,13 +376,9 @@ impl Experiment {
             let Ok(scaled) = matrix.scaled(rate) else {
                 continue;
             };
-            let failing: Vec<String> = (0..n_classes.min(scaled.n_classes()))
-                .filter(|&c| {
-                    let row = scaled.row(c);
-                    row.iter()
-                        .enumerate()
-                        .any(|(j, &p)| j != c && p >= row[c] - 1e-12)
-                })
+            let failing: Vec<String> = failing_rows(&scaled)
+                .into_iter()
+                .filter(|&c| c < n_classes)
                 .map(|c| c.to_string())
                 .collect();
             if failing.is_empty() {
@@ -859,6 +855,19 @@ impl ExperimentConfig {
         }
         config
     }
+}
+
+/// The clean classes whose row of `matrix` gives another class at least the probability of the
+/// clean one (docs/DEFINITIONS.md#when-noise-makes-a-setting-meaningless).
+pub fn failing_rows(matrix: &noise::TransitionMatrix) -> Vec<usize> {
+    (0..matrix.n_classes())
+        .filter(|&c| {
+            let row = matrix.row(c);
+            row.iter()
+                .enumerate()
+                .any(|(j, &p)| j != c && p >= row[c] - 1e-12)
+        })
+        .collect()
 }
 
 /// The `[clean, noisy]` pairs of an asymmetric class map as class indices, names looked up in

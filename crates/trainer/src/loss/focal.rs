@@ -88,10 +88,7 @@ impl LossFunction for Focal {
 mod tests {
     use super::*;
     use crate::loss::Loss;
-    use crate::loss::testing::{
-        assert_candle_agrees, assert_gradient_matches_finite_differences, assert_value, candle_at,
-        plain, plain_at,
-    };
+    use crate::loss::testing::{candle_at, plain, plain_at};
 
     fn references() -> [(Loss, f64); 3] {
         // crates/trainer/tests/reference/losses.py, lines `focal …`.
@@ -102,26 +99,7 @@ mod tests {
         ]
     }
 
-    #[test]
-    fn value_matches_the_pytorch_reference() {
-        for (loss, expected) in references() {
-            assert_value(&loss, expected);
-        }
-    }
-
-    #[test]
-    fn gradient_matches_finite_differences() {
-        for (loss, _) in references() {
-            assert_gradient_matches_finite_differences(&loss);
-        }
-    }
-
-    #[test]
-    fn candle_agrees_with_the_plain_path() {
-        for (loss, _) in references() {
-            assert_candle_agrees(&loss);
-        }
-    }
+    crate::loss::testing::reference_checks!();
 
     #[test]
     fn gamma_zero_is_cross_entropy() {

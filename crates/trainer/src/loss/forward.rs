@@ -143,10 +143,7 @@ impl LossFunction for ForwardCorrection {
 mod tests {
     use super::*;
     use crate::loss::Loss;
-    use crate::loss::testing::{
-        N_CLASSES, assert_candle_agrees, assert_gradient_matches_finite_differences, assert_value,
-        plain,
-    };
+    use crate::loss::testing::{N_CLASSES, plain};
 
     /// The reference script's T: 0.7 stays, 0.2 moves to the next class, 0.1 three classes on.
     fn transition() -> Vec<Vec<f64>> {
@@ -185,26 +182,7 @@ mod tests {
         ]
     }
 
-    #[test]
-    fn value_matches_the_pytorch_reference() {
-        for (loss, expected) in references() {
-            assert_value(&loss, expected);
-        }
-    }
-
-    #[test]
-    fn gradient_matches_finite_differences() {
-        for (loss, _) in references() {
-            assert_gradient_matches_finite_differences(&loss);
-        }
-    }
-
-    #[test]
-    fn candle_agrees_with_the_plain_path() {
-        for (loss, _) in references() {
-            assert_candle_agrees(&loss);
-        }
-    }
+    crate::loss::testing::reference_checks!();
 
     #[test]
     fn the_identity_matrix_gives_cross_entropy() {

@@ -107,9 +107,6 @@ impl LossFunction for Sce {
 mod tests {
     use super::*;
     use crate::loss::Loss;
-    use crate::loss::testing::{
-        assert_candle_agrees, assert_gradient_matches_finite_differences, assert_value,
-    };
 
     fn references() -> [(Loss, f64); 2] {
         // crates/trainer/tests/reference/losses.py, lines `sce …`; the second is the paper's
@@ -127,26 +124,7 @@ mod tests {
         ]
     }
 
-    #[test]
-    fn value_matches_the_pytorch_reference() {
-        for (loss, expected) in references() {
-            assert_value(&loss, expected);
-        }
-    }
-
-    #[test]
-    fn gradient_matches_finite_differences() {
-        for (loss, _) in references() {
-            assert_gradient_matches_finite_differences(&loss);
-        }
-    }
-
-    #[test]
-    fn candle_agrees_with_the_plain_path() {
-        for (loss, _) in references() {
-            assert_candle_agrees(&loss);
-        }
-    }
+    crate::loss::testing::reference_checks!();
 
     #[test]
     fn names_parameters_and_ranges() {

@@ -110,3 +110,32 @@ pub(super) fn assert_finite_differences(value: impl Fn(&[f32]) -> f64, gradient:
 pub(super) fn assert_gradient_matches_finite_differences(loss: &Loss) {
     assert_finite_differences(|logits| plain_at(loss, logits).0, &plain(loss).1);
 }
+
+/// The three checks of every loss whose test module has a `references()` table of (loss, value
+/// from the reference script): the value, the gradient against finite differences, and the candle
+/// expression against the plain path, each a test of that name in the calling module.
+macro_rules! reference_checks {
+    () => {
+        #[test]
+        fn value_matches_the_pytorch_reference() {
+            for (loss, expected) in references() {
+                $crate::loss::testing::assert_value(&loss, expected);
+            }
+        }
+
+        #[test]
+        fn gradient_matches_finite_differences() {
+            for (loss, _) in references() {
+                $crate::loss::testing::assert_gradient_matches_finite_differences(&loss);
+            }
+        }
+
+        #[test]
+        fn candle_agrees_with_the_plain_path() {
+            for (loss, _) in references() {
+                $crate::loss::testing::assert_candle_agrees(&loss);
+            }
+        }
+    };
+}
+pub(super) use reference_checks;
