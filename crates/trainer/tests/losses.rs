@@ -1,32 +1,14 @@
 //! Training end to end with each loss, with negative label smoothing and with a warm-up.
 
-use data::{BlobsParams, Dataset, blobs};
+use data::Dataset;
 use trainer::{
     BootstrapHard, BootstrapSoft, Device, Focal, ForwardCorrection, Gce, LabelSmoothing, Loss,
     ModelKind, OptimizerParams, RunStatus, Sce, Schedule, TrainData, TrainParams, TrainSeeds,
     train,
 };
 
-/// Three well-separated classes of 300 samples with `n_features` features, split 2:1 between
-/// training (less every tenth sample, kept for validation) and test, as in `tests/train.rs`.
-fn splits_of(n_features: usize, seed: u64) -> (Dataset, Dataset, Dataset) {
-    let all = blobs(&BlobsParams {
-        n_classes: 3,
-        n_features,
-        n_samples: 300,
-        separation: 3.0,
-        seed,
-    })
-    .unwrap();
-    let test: Vec<usize> = (0..300).filter(|i| i % 3 == 0).collect();
-    let validation: Vec<usize> = (0..300).filter(|i| i % 3 != 0 && i % 10 == 1).collect();
-    let train: Vec<usize> = (0..300).filter(|i| i % 3 != 0 && i % 10 != 1).collect();
-    (
-        all.subset(&train),
-        all.subset(&validation),
-        all.subset(&test),
-    )
-}
+mod common;
+use common::splits_of;
 
 /// Every fifth training label moved to the next class: 20% pair-flip noise.
 fn flipped(train: &Dataset) -> Vec<usize> {

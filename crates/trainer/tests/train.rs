@@ -1,6 +1,9 @@
 //! Training end to end on small synthetic data.
 
-use data::{BlobsParams, Dataset, blobs};
+use data::Dataset;
+
+mod common;
+use common::splits_of;
 use trainer::{
     Device, Loss, ModelKind, OptimizerParams, RunOutcome, RunStatus, Schedule, TrainData,
     TrainParams, TrainSeeds, train,
@@ -8,28 +11,6 @@ use trainer::{
 
 fn splits() -> (Dataset, Dataset, Dataset) {
     splits_of(4, 1)
-}
-
-/// Three well-separated classes of 300 samples with `n_features` features, split 2:1 between
-/// training (less every tenth sample, kept for validation) and test.
-fn splits_of(n_features: usize, seed: u64) -> (Dataset, Dataset, Dataset) {
-    let all = blobs(&BlobsParams {
-        n_classes: 3,
-        n_features,
-        n_samples: 300,
-        separation: 3.0,
-        seed,
-    })
-    .unwrap();
-    // Samples are stored class by class; every third one goes to test, every tenth to validation.
-    let test: Vec<usize> = (0..300).filter(|i| i % 3 == 0).collect();
-    let validation: Vec<usize> = (0..300).filter(|i| i % 3 != 0 && i % 10 == 1).collect();
-    let train: Vec<usize> = (0..300).filter(|i| i % 3 != 0 && i % 10 != 1).collect();
-    (
-        all.subset(&train),
-        all.subset(&validation),
-        all.subset(&test),
-    )
 }
 
 fn params(epsilon: f64, optimizer: OptimizerParams) -> TrainParams {
