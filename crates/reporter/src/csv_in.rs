@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use crate::ReportError;
 use crate::csv_out::{CsvRow, format_float};
 use crate::rows::{EpochRow, RunRow};
+use crate::setting::{HasSetting, Setting};
 
 /// Reads the rows of a CSV written by [`write_csv`](crate::write_csv). `file` names the input in
 /// error messages. The header must be exactly `R::header()`; a cell that does not parse is an
@@ -38,13 +39,14 @@ pub fn read_csv_lines<R: CsvRow + DeserializeOwned>(
         .clone();
     let header: Vec<String> = header_record.iter().map(String::from).collect();
     let expected = R::header();
-    // A table written before an optional column existed is read without it.
-    let without_optional: Vec<String> = expected
+    // A table written before an added column existed is read without it: the header must be
+    // the expected one, less any of the added columns.
+    let without_missing: Vec<String> = expected
         .iter()
-        .filter(|column| !R::added_columns().contains(&column.as_str()))
+        .filter(|column| header.contains(column) || !R::added_columns().contains(&column.as_str()))
         .cloned()
         .collect();
-    if header != expected && header != without_optional {
+    if header != without_missing {
         return Err(error(
             1,
             format!(
@@ -88,26 +90,14 @@ fn input_error(file: &str, line: u64, message: String) -> ReportError {
     }
 }
 
-/// An error unless `value` of `column` is a fraction in [0, 1].
-/// The most negative ε a sweep accepts (the trainer's bound for negative smoothing).
-const MIN_EPSILON: f64 = -8.0;
-
-/// ε may be negative (negative smoothing), down to the trainer's bound, and at most 1.
-fn check_epsilon(file: &str, line: u64, epsilon: f64) -> Result<(), ReportError> {
-    if (MIN_EPSILON..=1.0).contains(&epsilon) {
-        Ok(())
-    } else {
-        Err(input_error(
-            file,
-            line,
-            format!(
-                "column `epsilon`: {epsilon} is outside [{MIN_EPSILON}, 1], the label-smoothing \
-                 values a sweep can run"
-            ),
-        ))
-    }
+/// An error unless the row's `loss` and parameter columns are a setting a sweep can run.
+fn check_setting(file: &str, line: u64, setting: Setting) -> Result<(), ReportError> {
+    setting
+        .check()
+        .map_err(|message| input_error(file, line, message))
 }
 
+/// An error unless `value` of `column` is a fraction in [0, 1].
 fn check_fraction(
     file: &str,
     line: u64,
@@ -127,9 +117,11 @@ fn check_fraction(
     }
 }
 
-/// Refuses runs that a sweep could not have written: the same run (noise model, rate, seed, ε) or
+/// Refuses runs that a sweep could not have written: the same run (noise model, rate, seed,
+/// setting) or
 /// the same `run_id` twice (a duplicate would count one seed twice and narrow every interval), a
-/// rate, accuracy or share outside [0, 1], an ε outside [−8, 1], or a row that `identity` rejects (for a sweep, a
+/// rate, accuracy or share outside [0, 1], parameter columns that do not fit the
+/// loss or an ε outside [−8, 1], or a row that `identity` rejects (for a sweep, a
 /// `run_id` that is not the hash of the row's settings); the error names `file` and the line.
 /// An empty `runs` passes: whether a table may be empty is the caller's call.
 pub fn check_runs(
@@ -137,11 +129,11 @@ pub fn check_runs(
     file: &str,
     identity: impl Fn(&RunRow) -> Result<(), String>,
 ) -> Result<(), ReportError> {
-    let mut seen_settings: HashMap<(String, String, u64, String), u64> = HashMap::new();
+    let mut seen_settings: HashMap<(String, String, u64, Vec<String>), u64> = HashMap::new();
     let mut seen_ids: HashMap<&str, u64> = HashMap::new();
     for (line, run) in runs {
         let line = *line;
-        check_epsilon(file, line, run.epsilon)?;
+        check_setting(file, line, run.setting())?;
         // A label set's level is the share of training labels it changes, measured: a sweep
         // writes that share as both rates.
         if run.label_set.is_some() && run.noise_rate != run.realised_noise_rate {
@@ -172,17 +164,20 @@ pub fn check_runs(
             run.noise_model.clone(),
             format_float(run.noise_rate),
             run.seed,
-            format_float(run.epsilon),
+            run.setting().cells(),
         );
         if let Some(first) = seen_settings.insert(key, line) {
             return Err(input_error(
                 file,
                 line,
                 format!(
-                    "the run with noise model {}, noise rate {}, seed {} and ε {} is listed again \
+                    "the run with noise model {}, noise rate {}, seed {} and {} is listed again \
                      (first on line {first}): a sweep writes each run once, and a duplicate \
                      would count one seed twice",
-                    run.noise_model, run.noise_rate, run.seed, run.epsilon
+                    run.noise_model,
+                    run.noise_rate,
+                    run.seed,
+                    run.setting().label()
                 ),
             ));
         }
@@ -208,7 +203,7 @@ pub fn check_epochs(epochs: &[(u64, EpochRow)], file: &str) -> Result<(), Report
     let mut seen: HashMap<(&str, usize), u64> = HashMap::new();
     for (line, epoch) in epochs {
         let line = *line;
-        check_epsilon(file, line, epoch.epsilon)?;
+        check_setting(file, line, epoch.setting())?;
         for (column, value) in [
             ("noise_rate", Some(epoch.noise_rate)),
             ("train_accuracy_noisy", Some(epoch.train_accuracy_noisy)),
@@ -239,6 +234,7 @@ pub fn check_epochs(epochs: &[(u64, EpochRow)], file: &str) -> Result<(), Report
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::LossName;
     use crate::rows::RunStatusLabel;
     use crate::write_csv;
 
@@ -249,7 +245,13 @@ mod tests {
             noise_rate: 0.2,
             label_set: None,
             seed: 3,
-            epsilon: 0.1,
+            loss: crate::LossName::Ce,
+            epsilon: Some(0.1),
+            alpha: None,
+            beta: None,
+            q: None,
+            gamma: None,
+            log_zero: None,
             status: RunStatusLabel::Diverged,
             epochs_completed: 2,
             realised_noise_rate: 0.19,
@@ -305,17 +307,33 @@ mod tests {
         write_csv(&mut bytes, std::slice::from_ref(&labelled)).unwrap();
         let text = String::from_utf8(bytes).unwrap();
         assert!(text.starts_with("run_id,noise_model,noise_rate,label_set,seed,"));
-        // The same table without the `label_set` column, as versions before it wrote it.
-        let old: String = text
-            .lines()
-            .map(|line| {
-                let mut cells: Vec<&str> = line.split(',').collect();
-                cells.remove(3);
-                cells.join(",") + "\n"
-            })
-            .collect();
+        // The same table without the columns added later, as the versions before them wrote it:
+        // without the loss and its parameters, and also without the label set.
+        let without = |columns: &[&str]| -> String {
+            let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+            text.lines()
+                .map(|line| {
+                    let cells: Vec<&str> = line
+                        .split(',')
+                        .zip(&header)
+                        .filter(|(_, column)| !columns.contains(column))
+                        .map(|(cell, _)| cell)
+                        .collect();
+                    cells.join(",") + "\n"
+                })
+                .collect()
+        };
+        let setting = ["loss", "alpha", "beta", "q", "gamma", "log_zero"];
+        let before_losses = without(&setting);
+        assert_eq!(
+            read_csv::<RunRow>(before_losses.as_bytes(), "runs.csv").unwrap(),
+            vec![labelled.clone()]
+        );
+        let old = without(&[&setting[..], &["label_set"]].concat());
         let rows: Vec<RunRow> = read_csv(old.as_bytes(), "runs.csv").unwrap();
         assert_eq!(rows, vec![run()]);
+        // A column that is not an added one may not be missing.
+        assert!(read_csv::<RunRow>(without(&["seed"]).as_bytes(), "runs.csv").is_err());
         assert_eq!(
             read_csv::<RunRow>(text.as_bytes(), "runs.csv").unwrap(),
             vec![labelled]
@@ -356,5 +374,40 @@ mod tests {
         let short = text.lines().take(2).collect::<Vec<_>>().join("\n") + "\nabc,def\n";
         let error = read_csv::<RunRow>(short.as_bytes(), "runs.csv").unwrap_err();
         assert!(error.to_string().starts_with("runs.csv:3: "), "{error}");
+    }
+
+    #[test]
+    fn a_row_whose_parameters_do_not_fit_its_loss_is_refused() {
+        let ok = |_: &RunRow| Ok(());
+        let gce = RunRow {
+            loss: LossName::Gce,
+            epsilon: None,
+            q: Some(0.7),
+            ..run()
+        };
+        check_runs(&[(2, gce.clone())], "runs.csv", ok).unwrap();
+        for (row, expected) in [
+            (
+                RunRow {
+                    epsilon: Some(0.1),
+                    ..gce.clone()
+                },
+                "runs.csv:2: column `epsilon` holds 0.1, but loss `gce` has no such parameter (it has q)",
+            ),
+            (
+                RunRow { q: None, ..gce },
+                "runs.csv:2: column `q` is empty, but loss `gce` has that parameter",
+            ),
+            (
+                RunRow {
+                    epsilon: Some(1.5),
+                    ..run()
+                },
+                "runs.csv:2: column `epsilon`: 1.5 is outside [-8, 1], the label-smoothing values a sweep can run",
+            ),
+        ] {
+            let error = check_runs(&[(2, row)], "runs.csv", ok).unwrap_err();
+            assert_eq!(error.to_string(), expected);
+        }
     }
 }

@@ -4,15 +4,16 @@
 use crate::charts::{
     ChartPoint, ChartSeries, GainHeatmap, HeatmapCell, LineChart, LinePanel, ProjectionChart,
     ProjectionPanel, ProjectionPoint, ReliabilityBin, ReliabilityChart, ReliabilityPanel,
-    TransitionChart, epsilon_label, epsilon_rank,
+    TransitionChart,
 };
 use crate::levels::NoiseLevels;
 use crate::paired::PairedRow;
 use crate::rows::{CalibrationRow, EpochRow, ProjectionRow, RunRow, TransitionRow};
+use crate::setting::{HasSetting, Setting, sorted_settings};
 use crate::stats::{estimate, sorted_unique};
 
 /// The paired gain of `metric` (a paired summary metric) over hard targets on the grid of noise
-/// rates × ε ≠ 0 of `paired`; a cell's interval only where it can be judged
+/// rates × settings other than hard targets of `paired`; a cell's interval only where it can be judged
 /// ([`Estimate::interval_estimable`](crate::Estimate::interval_estimable)).
 pub fn gain_heatmap(
     paired: &[PairedRow],
@@ -34,7 +35,7 @@ pub fn gain_heatmap(
                 let interval = e.interval_estimable().ok();
                 HeatmapCell {
                     rate: row.noise_rate,
-                    epsilon: row.epsilon,
+                    setting: row.setting,
                     mean: e.mean,
                     low: interval.map(|i| i.0),
                     high: interval.map(|i| i.1),
@@ -47,7 +48,7 @@ pub fn gain_heatmap(
         value_label: "gain in clean test accuracy over hard targets (last epoch)".into(),
         rate_label: rate_label.to_string(),
         rates: sorted_unique(rows.iter().map(|r| r.noise_rate)),
-        epsilons: sorted_unique(rows.iter().map(|r| r.epsilon)),
+        settings: sorted_settings(rows.iter().map(|r| r.setting)),
         cells,
     }
 }
@@ -119,7 +120,7 @@ pub fn noise_matrix_charts(
 }
 
 /// Clean test accuracy and memorised share against the epoch at the highest noise rate, one line
-/// per ε (mean over the seeds with that epoch, 95% band). `None` without epochs.
+/// per setting (mean over the seeds with that epoch, 95% band). `None` without epochs.
 pub fn curves_chart(epochs: &[EpochRow], title: &str, levels: &NoiseLevels) -> Option<LineChart> {
     let model = epochs.first()?.noise_model.clone();
     let of_model: Vec<&EpochRow> = epochs.iter().filter(|e| e.noise_model == model).collect();
@@ -132,16 +133,16 @@ pub fn curves_chart(epochs: &[EpochRow], title: &str, levels: &NoiseLevels) -> O
         .copied()
         .filter(|e| e.noise_rate == rate)
         .collect();
-    let all_epsilons = sorted_unique(of_model.iter().map(|e| e.epsilon));
-    let epsilons = sorted_unique(at_rate.iter().map(|e| e.epsilon));
+    let all_settings = sorted_settings(of_model.iter().map(|e| e.setting()));
+    let settings = sorted_settings(at_rate.iter().map(|e| e.setting()));
     let series = |value: fn(&EpochRow) -> Option<f64>| -> Vec<ChartSeries> {
-        epsilons
+        settings
             .iter()
-            .map(|&epsilon| {
+            .map(|&setting| {
                 let rows: Vec<&EpochRow> = at_rate
                     .iter()
                     .copied()
-                    .filter(|e| e.epsilon == epsilon)
+                    .filter(|e| e.setting() == setting)
                     .collect();
                 let points = sorted_unique(rows.iter().map(|e| e.epoch as f64))
                     .into_iter()
@@ -160,9 +161,8 @@ pub fn curves_chart(epochs: &[EpochRow], title: &str, levels: &NoiseLevels) -> O
                     })
                     .collect();
                 ChartSeries {
-                    label: epsilon_label(epsilon),
-                    hard: epsilon == 0.0,
-                    colour_index: epsilon_rank(&all_epsilons, epsilon),
+                    label: setting.label(),
+                    style: setting.style(&all_settings),
                     points,
                 }
             })
@@ -192,20 +192,31 @@ pub fn curves_chart(epochs: &[EpochRow], title: &str, levels: &NoiseLevels) -> O
     })
 }
 
-/// The (noise rate, ε) cells of the reliability and projection grids: rows are the lowest and
-/// the highest noise rate, columns hard targets and the largest ε (whichever exist).
-fn grid_cells(rates: &[f64], epsilons: &[f64]) -> (Vec<(f64, f64)>, usize) {
-    let pick = |values: &[f64]| -> Vec<f64> {
+/// The (noise rate, setting) cells of the reliability and projection grids: rows are the lowest
+/// and the highest noise rate, columns hard targets and the largest ε (whichever exist; the first
+/// and the last setting when the grid has no label-smoothing setting). `settings` are in
+/// [`Setting::order`].
+fn grid_cells(rates: &[f64], settings: &[Setting]) -> (Vec<(f64, Setting)>, usize) {
+    fn pick<T: Copy>(values: &[T]) -> Vec<T> {
         match values {
             [] => Vec::new(),
             [only] => vec![*only],
             [first, .., last] => vec![*first, *last],
         }
+    }
+    let smoothing: Vec<Setting> = settings
+        .iter()
+        .copied()
+        .filter(|s| !s.is_robust() && s.epsilon().is_some_and(|e| e >= 0.0))
+        .collect();
+    let columns = if smoothing.is_empty() {
+        pick(settings)
+    } else {
+        pick(&smoothing)
     };
-    let columns = pick(epsilons);
     let cells = pick(rates)
         .into_iter()
-        .flat_map(|rate| columns.iter().map(move |&epsilon| (rate, epsilon)))
+        .flat_map(|rate| columns.iter().map(move |&setting| (rate, setting)))
         .collect();
     (cells, columns.len().max(1))
 }
@@ -223,18 +234,18 @@ pub fn reliability_chart(
         .iter()
         .filter(|c| c.noise_model == model)
         .collect();
-    let all_epsilons = sorted_unique(runs.iter().map(|r| r.epsilon));
+    let all_settings = sorted_settings(runs.iter().map(|r| r.setting()));
     let (cells, columns) = grid_cells(
         &sorted_unique(rows.iter().map(|c| c.noise_rate)),
-        &sorted_unique(rows.iter().map(|c| c.epsilon)),
+        &sorted_settings(rows.iter().map(|c| c.setting())),
     );
     let panels = cells
         .into_iter()
-        .map(|(rate, epsilon)| {
+        .map(|(rate, setting)| {
             let in_cell: Vec<&CalibrationRow> = rows
                 .iter()
                 .copied()
-                .filter(|c| c.noise_rate == rate && c.epsilon == epsilon)
+                .filter(|c| c.noise_rate == rate && c.setting() == setting)
                 .collect();
             let bins = sorted_unique(in_cell.iter().map(|c| c.bin as f64))
                 .into_iter()
@@ -273,9 +284,8 @@ pub fn reliability_chart(
                 .map(|e| format!(", ECE {:.3}", e.mean))
                 .unwrap_or_default();
             ReliabilityPanel {
-                title: format!("rate {rate}, {}{ece}", epsilon_label(epsilon)),
-                hard: epsilon == 0.0,
-                colour_index: epsilon_rank(&all_epsilons, epsilon),
+                title: format!("rate {rate}, {}{ece}", setting.label()),
+                style: setting.style(&all_settings),
                 bins,
             }
         })
@@ -306,20 +316,19 @@ pub fn penultimate_chart(
         .collect();
     classes.sort();
     classes.dedup();
-    let all_epsilons = sorted_unique(runs.iter().map(|r| r.epsilon));
+    let all_settings = sorted_settings(runs.iter().map(|r| r.setting()));
     let (cells, columns) = grid_cells(
         &sorted_unique(rows.iter().map(|p| p.noise_rate)),
-        &sorted_unique(rows.iter().map(|p| p.epsilon)),
+        &sorted_settings(rows.iter().map(|p| p.setting())),
     );
     let panels = cells
         .into_iter()
-        .map(|(rate, epsilon)| ProjectionPanel {
-            title: format!("rate {rate}, {}", epsilon_label(epsilon)),
-            hard: epsilon == 0.0,
-            colour_index: epsilon_rank(&all_epsilons, epsilon),
+        .map(|(rate, setting)| ProjectionPanel {
+            title: format!("rate {rate}, {}", setting.label()),
+            style: setting.style(&all_settings),
             points: rows
                 .iter()
-                .filter(|p| p.noise_rate == rate && p.epsilon == epsilon)
+                .filter(|p| p.noise_rate == rate && p.setting() == setting)
                 .map(|p| ProjectionPoint {
                     x: p.x,
                     y: p.y,
@@ -397,7 +406,13 @@ mod tests {
             noise_rate: rate,
             label_set: Some(set.into()),
             seed: 0,
-            epsilon: 0.0,
+            loss: crate::LossName::Ce,
+            epsilon: Some(0.0),
+            alpha: None,
+            beta: None,
+            q: None,
+            gamma: None,
+            log_zero: None,
             status: crate::RunStatusLabel::Finished,
             epochs_completed: 1,
             realised_noise_rate: rate,

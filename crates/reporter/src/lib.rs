@@ -13,6 +13,7 @@ mod levels;
 mod page;
 mod paired;
 mod rows;
+mod setting;
 mod stats;
 mod summary;
 mod tables;
@@ -21,8 +22,8 @@ mod verdict;
 pub use charts::{
     Chart, ChartPoint, ChartSeries, GainHeatmap, HeatmapCell, LineChart, LinePanel,
     ProjectionChart, ProjectionPanel, ProjectionPoint, ReliabilityBin, ReliabilityChart,
-    ReliabilityPanel, TransitionChart, accuracy_vs_noise_chart, auto_y_range, epsilon_colour,
-    epsilon_label, epsilon_rank, metric_vs_noise_series, series_colour, short_number,
+    ReliabilityPanel, TransitionChart, accuracy_vs_noise_chart, auto_y_range,
+    metric_vs_noise_series, series_colour, setting_colour, short_number,
 };
 pub use csv_in::{check_epochs, check_runs, read_csv, read_csv_lines};
 pub use csv_out::{CsvRow, format_float, write_csv};
@@ -30,16 +31,24 @@ pub use figures::{
     curves_chart, gain_heatmap, noise_matrix_charts, penultimate_chart, reliability_chart,
 };
 pub use levels::NoiseLevels;
-pub use page::{PageChart, ReportContext, ReportPage, headline, report_markdown};
+pub use page::{PageChart, ReportContext, ReportPage, headline, report_markdown, robust_answer};
 pub use paired::{PairedRow, paired_differences};
 pub use rows::{CalibrationRow, EpochRow, ProjectionRow, RunRow, RunStatusLabel, TransitionRow};
+pub use setting::{
+    HasSetting, LossName, PARAMETER_COLUMNS, Setting, SettingStyle, sorted_settings,
+};
 pub use stats::{
     BOOTSTRAP_MIN_SAMPLES, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, Estimate, MIN_SAMPLES_FOR_INTERVAL,
     NoInterval, bootstrap_interval, estimate, student_t_975, trapezoid_area,
 };
 pub use summary::{SUMMARY_METRICS, SummaryMetric, SummaryRow, paired_metrics, summarise};
-pub use tables::{accuracy_table, auc_table, best_epsilon_table, counted, paired_gain_table};
-pub use verdict::{AucRow, BestEpsilonRow, VERDICT_METRICS, areas_under_curves, best_epsilons};
+pub use tables::{
+    accuracy_table, auc_table, best_epsilon_table, best_loss_table, counted, paired_gain_table,
+};
+pub use verdict::{
+    AucRow, BestEpsilonRow, BestLossRow, VERDICT_METRICS, areas_under_curves, best_epsilons,
+    best_losses,
+};
 
 /// Why a report could not be written.
 #[derive(Debug, thiserror::Error)]

@@ -8,13 +8,14 @@ use serde::{Deserialize, Serialize};
 use crate::levels::NoiseLevels;
 use crate::paired::PairedRow;
 use crate::rows::{RunRow, RunStatusLabel};
+use crate::setting::{HasSetting, LossName, Setting};
 use crate::stats::{Estimate, MIN_SAMPLES_FOR_INTERVAL, NoInterval, estimate, sorted_unique};
 use crate::summary::SummaryRow;
 use crate::tables::{
-    accuracy_table, accuracy_table_with_realised, auc_table, best_epsilon_table, counted,
-    paired_gain_table,
+    accuracy_table, accuracy_table_with_realised, auc_table, best_epsilon_table, best_loss_table,
+    counted, paired_gain_table,
 };
-use crate::verdict::{AucRow, BestEpsilonRow};
+use crate::verdict::{AucRow, BestEpsilonRow, BestLossRow};
 
 /// What a report says about its experiment besides the results: written into `manifest.json` by
 /// a sweep, so a report can be rebuilt from the results folder alone.
@@ -54,6 +55,8 @@ pub struct ReportPage<'a> {
     pub paired: &'a [PairedRow],
     /// `best_epsilon.csv` rows.
     pub best: &'a [BestEpsilonRow],
+    /// `best_loss.csv` rows.
+    pub losses: &'a [BestLossRow],
     /// `auc.csv` rows.
     pub areas: &'a [AucRow],
     /// Charts, the main one first.
@@ -61,6 +64,145 @@ pub struct ReportPage<'a> {
     /// Charts left out for want of data: (heading, why), listed on the page so that nothing is
     /// missing without a word.
     pub missing_charts: &'a [(String, String)],
+}
+
+/// The ε of a label-smoothing setting as the sentences print it: `0.1`, or `0.1 in the
+/// off-classes convention`.
+fn epsilon_text(setting: Setting) -> String {
+    let epsilon = setting.epsilon().unwrap_or(0.0);
+    if setting.loss == LossName::CeOffClasses {
+        format!("{epsilon} in the off-classes convention")
+    } else {
+        format!("{epsilon}")
+    }
+}
+
+/// How the page names what hard targets are compared with: label smoothing with ε ≠ 0, or, when
+/// the grid has losses built for label noise, every other setting.
+struct Others {
+    /// `ε ≠ 0` / `each other setting`, before "minus ε = 0".
+    minus: &'static str,
+    /// The same, opening a sentence.
+    starts: &'static str,
+    /// `the ε ≠ 0 runs` / `the runs of the other settings`.
+    runs: &'static str,
+    /// `an ε ≠ 0` / `another setting`.
+    one: &'static str,
+    /// `run with ε ≠ 0` / `run of another setting`.
+    run: &'static str,
+    /// The kind of run in "none of the grid's N … runs finished".
+    kind: &'static str,
+}
+
+fn others_phrase(runs: &[RunRow]) -> Others {
+    if runs.iter().any(|r| r.setting().is_robust()) {
+        Others {
+            minus: "each other setting",
+            starts: "Each other setting",
+            runs: "the runs of the other settings",
+            one: "another setting",
+            run: "run of another setting",
+            kind: "other-setting",
+        }
+    } else {
+        Others {
+            minus: "ε ≠ 0",
+            starts: "ε ≠ 0",
+            runs: "the ε ≠ 0 runs",
+            one: "an ε ≠ 0",
+            run: "run with ε ≠ 0",
+            kind: "label-smoothing (ε ≠ 0)",
+        }
+    }
+}
+
+/// The answer to the second question, whether label smoothing does as well as the losses built
+/// for label noise: per noise level (last-epoch accuracy), the best setting of all, and whether
+/// the best ε lies within the 95% interval of the best robust loss. `None` when the grid has no
+/// robust loss with a finished run.
+pub fn robust_answer(losses: &[BestLossRow], levels: &NoiseLevels) -> Option<String> {
+    let rows: Vec<&BestLossRow> = losses
+        .iter()
+        .filter(|row| row.criterion == "test_accuracy")
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let sentences: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let rate = levels.phrase(row.noise_rate);
+            let loss = row.best.label();
+            let mean = row.accuracy.mean;
+            let Some((epsilon, epsilon_mean)) = row.best_epsilon else {
+                return format!(
+                    "At {rate}, the best setting is {loss} ({}); there is no label-smoothing run \
+                     there to compare it with.",
+                    accuracy(mean)
+                );
+            };
+            let best = if epsilon_mean == mean {
+                format!(
+                    "the best settings tie: ε = {} and {loss} ({})",
+                    epsilon_text(epsilon),
+                    accuracy(mean)
+                )
+            } else if epsilon_mean > mean {
+                format!(
+                    "the best setting is ε = {} ({})",
+                    epsilon_text(epsilon),
+                    accuracy(epsilon_mean)
+                )
+            } else {
+                format!("the best setting is {loss} ({})", accuracy(mean))
+            };
+            let epsilon = if epsilon.is_hard() {
+                format!(
+                    "the best ε (0, hard targets, at {})",
+                    accuracy(epsilon_mean)
+                )
+            } else {
+                format!(
+                    "the best ε ({}, at {})",
+                    epsilon_text(epsilon),
+                    accuracy(epsilon_mean)
+                )
+            };
+            let verdict = match (
+                row.epsilon_within_interval(),
+                row.accuracy.interval_estimable(),
+            ) {
+                (Some(true), Ok((low, high))) => format!(
+                    "{epsilon} is within the 95% interval of the best robust loss, {loss} \
+                     [{low:.3}, {high:.3}]"
+                ),
+                (Some(false), Ok((low, high))) => format!(
+                    "{epsilon} is {} the 95% interval of the best robust loss, {loss} \
+                     [{low:.3}, {high:.3}]",
+                    if epsilon_mean > high {
+                        "above"
+                    } else {
+                        "below"
+                    }
+                ),
+                _ => format!(
+                    "{epsilon} cannot be judged against the best robust loss, {loss} ({}): {}",
+                    accuracy(mean),
+                    match row.accuracy.interval_estimable() {
+                        Err(NoInterval::NoSpread(n)) => {
+                            format!("its {n} seeds are all equal, so it has no interval")
+                        }
+                        _ => format!(
+                            "with {} it has no interval",
+                            counted(row.accuracy.n, "seed")
+                        ),
+                    }
+                ),
+            };
+            format!("At {rate}, {best}; {verdict}.")
+        })
+        .collect();
+    Some(sentences.join(" "))
 }
 
 /// A mean accuracy as the page prints it.
@@ -149,7 +291,8 @@ fn none_finished(n: usize, whose: &str, what: &str) -> String {
 /// The sentence about the highest noise rate; `place` opens it, `gap_said` tells whether the
 /// grid-wide gap has been stated already.
 fn main_sentence(row: &BestEpsilonRow, place: &str, gap_said: bool) -> String {
-    let best = row.best_epsilon;
+    let best = epsilon_text(row.best);
+    let negative = row.best.epsilon().is_some_and(|e| e < 0.0);
     let mean = accuracy(row.best_mean);
     let best_soft = |intro: &str| {
         if row.n_epsilons <= 1 {
@@ -158,12 +301,12 @@ fn main_sentence(row: &BestEpsilonRow, place: &str, gap_said: bool) -> String {
             format!("{intro}the best ε is {best}, with a last-epoch clean test accuracy of {mean}.",)
         }
     };
-    let smoothing = if best < 0.0 {
+    let smoothing = if negative {
         "negative label smoothing"
     } else {
         "label smoothing"
     };
-    if best != 0.0 {
+    if !row.best.is_hard() {
         return match (row.hard_mean, row.gain) {
             (Some(hard), Some(gain)) => format!(
                 "{place}, {smoothing} with ε = {best} reaches a last-epoch clean test \
@@ -188,7 +331,7 @@ fn main_sentence(row: &BestEpsilonRow, place: &str, gap_said: bool) -> String {
             )),
         };
     }
-    match row.best_soft {
+    match row.best_soft.map(|(s, soft)| (epsilon_text(s), soft)) {
         Some((epsilon, soft)) if soft == row.best_mean => format!(
             "{place}, no ε ≠ 0 beats hard targets on average: ε = {epsilon} ties with them at a \
              last-epoch clean test accuracy of {mean}."
@@ -220,9 +363,9 @@ fn main_sentence(row: &BestEpsilonRow, place: &str, gap_said: bool) -> String {
 /// The shorter sentence about the lowest noise level.
 fn low_rate_sentence(row: &BestEpsilonRow, gap_said: bool, levels: &NoiseLevels) -> String {
     let rate = levels.phrase(row.noise_rate);
-    let best = row.best_epsilon;
+    let best = epsilon_text(row.best);
     let mean = accuracy(row.best_mean);
-    if best != 0.0 {
+    if !row.best.is_hard() {
         return match row.hard_mean {
             Some(hard) => format!(
                 "At {rate}, the best ε is {best} ({}).",
@@ -242,7 +385,7 @@ fn low_rate_sentence(row: &BestEpsilonRow, gap_said: bool, levels: &NoiseLevels)
             ),
         };
     }
-    match row.best_soft {
+    match row.best_soft.map(|(s, soft)| (epsilon_text(s), soft)) {
         Some((epsilon, soft)) if soft == row.best_mean => format!(
             "At {rate}, no ε ≠ 0 beats hard targets (ε = {epsilon} ties with them at {mean})."
         ),
@@ -420,19 +563,36 @@ fn grid_paragraph(runs: &[RunRow], paired: &[PairedRow]) -> String {
         return "The folder holds no runs, so every table below is empty.".to_string();
     }
     let seeds = seed_count(runs);
-    let epsilons = sorted_unique(runs.iter().map(|r| r.epsilon));
+    let settings = crate::setting::sorted_settings(runs.iter().map(|r| r.setting()));
+    let n_losses = settings.iter().filter(|s| s.is_robust()).count();
+    let targets = if n_losses == 0 {
+        counted(settings.len(), "ε value")
+    } else {
+        format!(
+            "{} ({} and {} built for label noise)",
+            counted(settings.len(), "target setting"),
+            counted(settings.len() - n_losses, "ε value"),
+            if n_losses == 1 {
+                "1 loss".to_string()
+            } else {
+                format!("{n_losses} losses")
+            }
+        )
+    };
     let mut text = format!(
-        "The grid: {} × {} × {}; {}, {n_finished} finished.",
+        "The grid: {} × {} × {targets}; {}, {n_finished} finished.",
         counted(rate_count(runs), NoiseLevels::from_runs(runs).noun()),
         counted(seeds, "seed"),
-        counted(epsilons.len(), "ε value"),
         counted(runs.len(), "run"),
     );
+    let others = others_phrase(runs);
     if seeds == 1 {
-        text.push_str(
+        let _ = write!(
+            text,
             " With 1 seed there are no intervals: each number is a single run, and a gain (the \
-             run with ε ≠ 0 minus the run with ε = 0 on the same noisy labels, initial weights \
-             and batches) cannot be told from chance.",
+             {} minus the run with ε = 0 on the same noisy labels, initial weights and \
+             batches) cannot be told from chance.",
+            others.run
         );
         return text;
     }
@@ -440,10 +600,11 @@ fn grid_paragraph(runs: &[RunRow], paired: &[PairedRow]) -> String {
     if paired.iter().any(|p| p.n_pairs > 0) {
         let _ = write!(
             text,
-            " Gains are paired: each seed's run with ε ≠ 0 minus its run with ε = 0 (same noisy \
-             labels, initial weights and batches). Bold gains have an interval that excludes 0. \
+            " Gains are paired: each seed's {} minus its run with ε = 0 (same noisy labels, \
+             initial weights and batches). Bold gains have an interval that excludes 0. \
              A gain is judged only over at least {MIN_SAMPLES_FOR_INTERVAL} pairs whose \
-             differences are not all equal; otherwise it is marked n/a: too few seeds to tell."
+             differences are not all equal; otherwise it is marked n/a: too few seeds to tell.",
+            others.run
         );
     }
     text
@@ -513,20 +674,26 @@ fn accuracy_section(out: &mut String, page: &ReportPage<'_>) {
 /// The paired-gain section, or why there are no paired gains.
 fn paired_section(out: &mut String, page: &ReportPage<'_>) {
     let _ = writeln!(out, "## Paired gain over hard targets\n");
-    let epsilons = sorted_unique(page.runs.iter().map(|r| r.epsilon));
-    let has_hard = epsilons.contains(&0.0);
-    let has_soft = epsilons.iter().any(|&e| e != 0.0);
+    let others = others_phrase(page.runs);
+    let has_hard = page.runs.iter().any(|r| r.setting().is_hard());
+    let has_soft = page.runs.iter().any(|r| !r.setting().is_hard());
     if page.paired.is_empty() {
         let why = if page.runs.is_empty() {
-            "No paired gains: there are no runs."
+            "No paired gains: there are no runs.".to_string()
         } else if !has_hard {
-            "No paired gains: this grid has no hard-target (ε = 0) runs to pair the ε ≠ 0 runs \
-             with."
+            format!(
+                "No paired gains: this grid has no hard-target (ε = 0) runs to pair {} with.",
+                others.runs
+            )
         } else if !has_soft {
             "No paired gains: this grid has only hard targets (ε = 0), so there is no ε ≠ 0 to \
              compare with them."
+                .to_string()
         } else {
-            "No paired gains: no noise rate has runs with both ε = 0 and ε ≠ 0."
+            format!(
+                "No paired gains: no noise rate has runs with both ε = 0 and {}.",
+                others.one
+            )
         };
         let _ = writeln!(out, "{why}\n");
         return;
@@ -535,32 +702,39 @@ fn paired_section(out: &mut String, page: &ReportPage<'_>) {
         let finished = |hard: bool| {
             page.runs
                 .iter()
-                .filter(|r| (r.epsilon == 0.0) == hard && r.status == RunStatusLabel::Finished)
+                .filter(|r| r.setting().is_hard() == hard && r.status == RunStatusLabel::Finished)
                 .count()
         };
         let count = |hard: bool| {
             page.runs
                 .iter()
-                .filter(|r| (r.epsilon == 0.0) == hard)
+                .filter(|r| r.setting().is_hard() == hard)
                 .count()
         };
         let why = if finished(true) == 0 {
             none_finished(count(true), "the grid's", "hard-target (ε = 0)")
         } else if finished(false) == 0 {
-            none_finished(count(false), "the grid's", "label-smoothing (ε ≠ 0)")
+            none_finished(count(false), "the grid's", others.kind)
         } else {
             "the runs that finished are at different rates or seeds".to_string()
         };
         let _ = writeln!(
             out,
-            "No paired gains: {why}, so no seed has finished runs at both an ε ≠ 0 and ε = 0.\n"
+            "No paired gains: {why}, so no seed has finished runs at both {} and ε = 0.\n",
+            others.one
         );
         return;
     }
     let intro = if seed_count(page.runs) == 1 {
-        "ε ≠ 0 minus ε = 0 of the single seed; with 1 pair there is no interval (n/a)."
+        format!(
+            "{} minus ε = 0 of the single seed; with 1 pair there is no interval (n/a).",
+            others.starts
+        )
     } else {
-        "ε ≠ 0 minus ε = 0, per seed; mean [95% interval]."
+        format!(
+            "{} minus ε = 0, per seed; mean [95% interval].",
+            others.starts
+        )
     };
     let _ = writeln!(
         out,
@@ -592,7 +766,7 @@ fn paired_section(out: &mut String, page: &ReportPage<'_>) {
     }
     let unpaired: Vec<String> = {
         let mut rates: Vec<(String, f64)> = Vec::new();
-        for run in page.runs.iter().filter(|r| r.epsilon != 0.0) {
+        for run in page.runs.iter().filter(|r| !r.setting().is_hard()) {
             let key = (run.noise_model.clone(), run.noise_rate);
             let paired = page
                 .paired
@@ -642,7 +816,7 @@ fn best_section(out: &mut String, page: &ReportPage<'_>) {
         notes.push(
             "Only hard targets (ε = 0) were run, so they are best everywhere, with no gain (–).",
         );
-    } else if page.best.iter().any(|r| r.best_epsilon == 0.0) {
+    } else if page.best.iter().any(|r| r.best.is_hard()) {
         notes.push("Where the best ε is 0, hard targets are best and there is no gain (–).");
     }
     if page.best.iter().any(|r| r.hard_mean.is_none()) {
@@ -651,7 +825,7 @@ fn best_section(out: &mut String, page: &ReportPage<'_>) {
     if page
         .best
         .iter()
-        .any(|r| r.best_epsilon != 0.0 && r.hard_mean.is_some() && r.gain.is_none())
+        .any(|r| !r.best.is_hard() && r.hard_mean.is_some() && r.gain.is_none())
     {
         notes.push("– under gain: no seed has finished runs of both the best ε and ε = 0.");
     }
@@ -660,8 +834,44 @@ fn best_section(out: &mut String, page: &ReportPage<'_>) {
     }
 }
 
+/// The best-robust-loss section; nothing when the grid has no loss built for label noise.
+fn loss_section(out: &mut String, page: &ReportPage<'_>) {
+    if !page.runs.iter().any(|r| r.setting().is_robust()) {
+        return;
+    }
+    let per = NoiseLevels::from_runs(page.runs).noun();
+    let _ = writeln!(
+        out,
+        "## Best loss built for label noise per {per}\n\nAmong the settings that are not \
+         cross-entropy, the one with the highest mean accuracy, its 95% interval over seeds and \
+         its paired gain over hard targets; then the best ε and whether its mean accuracy lies \
+         within that interval (`best_loss.csv`).\n"
+    );
+    if page.losses.is_empty() {
+        let _ = writeln!(out, "No best loss: no run of a robust loss finished.\n");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        best_loss_table(page.losses, &NoiseLevels::from_runs(page.runs))
+    );
+    if page
+        .losses
+        .iter()
+        .any(|r| r.epsilon_within_interval().is_none())
+    {
+        let _ = writeln!(
+            out,
+            "– under within: no best ε at that rate, or no interval to judge by (fewer than \
+             {MIN_SAMPLES_FOR_INTERVAL} seeds, or all equal).\n"
+        );
+    }
+}
+
 /// The area-under-the-curve section, or why there are no areas.
 fn area_section(out: &mut String, page: &ReportPage<'_>) {
+    let others = others_phrase(page.runs);
     let _ = writeln!(out, "## Area under the accuracy-versus-noise curve\n");
     if page.areas.is_empty() {
         let rates = sorted_unique(page.runs.iter().map(|r| r.noise_rate));
@@ -684,7 +894,7 @@ fn area_section(out: &mut String, page: &ReportPage<'_>) {
          range it is the mean accuracy over that range.\n"
     );
     let _ = writeln!(out, "{}", auc_table(page.areas));
-    if page.areas.iter().any(|a| a.epsilon == 0.0) {
+    if page.areas.iter().any(|a| a.setting.is_hard()) {
         let _ = writeln!(
             out,
             "ε = 0 is the baseline the area gains subtract, so it has none (–).\n"
@@ -693,14 +903,14 @@ fn area_section(out: &mut String, page: &ReportPage<'_>) {
     if page
         .areas
         .iter()
-        .any(|a| a.epsilon != 0.0 && a.gain.is_none())
+        .any(|a| !a.setting.is_hard() && a.gain.is_none())
     {
-        let why = if page.areas.iter().any(|a| a.epsilon == 0.0) {
-            "no seed has complete curves for both that ε and ε = 0"
+        let why = if page.areas.iter().any(|a| a.setting.is_hard()) {
+            "no seed has complete curves for both that setting and ε = 0"
         } else {
             "there is no hard-target (ε = 0) curve to subtract"
         };
-        let _ = writeln!(out, "– under area gain for ε ≠ 0: {why}.\n");
+        let _ = writeln!(out, "– under area gain for {}: {why}.\n", others.minus);
     }
 }
 
@@ -727,6 +937,12 @@ pub fn report_markdown(page: &ReportPage<'_>) -> String {
             );
         }
     }
+    if let Some(answer) = robust_answer(page.losses, &NoiseLevels::from_runs(page.runs)) {
+        let _ = writeln!(
+            out,
+            "**Against the losses built for label noise** (last epoch). {answer}\n"
+        );
+    }
     let _ = writeln!(out, "{}\n", grid_paragraph(page.runs, page.paired));
     if let Some(main) = page.charts.first() {
         let _ = writeln!(out, "![{}]({})\n", main.heading, main.file);
@@ -735,6 +951,7 @@ pub fn report_markdown(page: &ReportPage<'_>) -> String {
     accuracy_section(&mut out, page);
     paired_section(&mut out, page);
     best_section(&mut out, page);
+    loss_section(&mut out, page);
     area_section(&mut out, page);
     for chart in page.charts.iter().skip(1) {
         let _ = writeln!(out, "## {}\n", chart.heading);
@@ -761,8 +978,8 @@ pub fn report_markdown(page: &ReportPage<'_>) -> String {
         "## Files\n\n`runs.csv` (one row per run), `epochs.csv` (per run and epoch), \
          `calibration.csv` (test confidence bins per run), `penultimate.csv` (template-plane \
          projections), `transitions.csv` (how the noise changed the labels), `summary.csv` (per \
-         noise rate and ε over seeds), `paired.csv` (paired gains), `best_epsilon.csv`, \
-         `auc.csv`; every column is described in the project's \
+         noise rate and target setting over seeds), `paired.csv` (paired gains), \
+         `best_epsilon.csv`, `best_loss.csv`, `auc.csv`; every column is described in the project's \
          README. `sweep report <this folder>` rebuilds every table, chart and this page from the \
          per-run tables."
     );
@@ -779,7 +996,7 @@ mod tests {
             noise_model: "symmetric".into(),
             noise_rate: rate,
             criterion: "test_accuracy",
-            best_epsilon: epsilon,
+            best: Setting::smoothing(epsilon),
             best_mean: mean,
             hard_mean: Some(0.505),
             gain: gain.map(|(mean, low, high)| Estimate {
@@ -789,7 +1006,7 @@ mod tests {
                 ci_low: Some(low),
                 ci_high: Some(high),
             }),
-            best_soft: (epsilon != 0.0).then_some((epsilon, mean)),
+            best_soft: (epsilon != 0.0).then_some((Setting::smoothing(epsilon), mean)),
             hard_runs: 5,
             soft_runs: 10,
             n_epsilons: 3,
@@ -818,7 +1035,7 @@ mod tests {
         let hard_best = BestEpsilonRow {
             best_mean: 0.7,
             hard_mean: Some(0.7),
-            best_soft: Some((0.1, 0.65)),
+            best_soft: Some((Setting::smoothing(0.1), 0.65)),
             ..best(0.4, 0.0, 0.7, None)
         };
         let none = headline(&[hard_best], &NoiseLevels::default()).unwrap();
@@ -881,6 +1098,7 @@ mod tests {
             summary: &[],
             paired: &[],
             best: &[],
+            losses: &[],
             areas: &[],
             charts: &charts,
             missing_charts: &[("Reliability".into(), "no calibration.csv".into())],

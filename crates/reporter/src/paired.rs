@@ -1,26 +1,29 @@
-//! Paired differences against hard targets: for each seed, a run with ε ≠ 0 minus the run with
-//! ε = 0 at the same noise model, rate and seed (same noisy labels, initial weights and batches);
+//! Paired differences against hard targets: for each seed, a run of any other setting (label
+//! smoothing with ε ≠ 0, or another loss) minus the run with hard targets (cross-entropy at ε = 0)
+//! at the same noise model, rate and seed (same noisy labels, initial weights and batches);
 //! see docs/DEFINITIONS.md, `#paired-differences` and `#percentile-bootstrap`.
 
 use crate::csv_out::{CsvRow, format_float, format_optional};
 use crate::rows::{RunRow, RunStatusLabel};
+use crate::setting::{HasSetting, Setting};
 use crate::stats::{
     BOOTSTRAP_MIN_SAMPLES, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, Estimate, bootstrap_interval,
     estimate,
 };
 use crate::summary::paired_metrics;
 
-/// One row of `paired.csv`: for one (noise model, noise rate, ε ≠ 0), each metric's per-seed
-/// difference (run at ε minus run at ε = 0), summarised over the seeds where both runs finished.
+/// One row of `paired.csv`: for one (noise model, noise rate, setting other than hard targets),
+/// each metric's per-seed difference (run of the setting minus run with hard targets), summarised
+/// over the seeds where both runs finished.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairedRow {
     /// Noise model name.
     pub noise_model: String,
     /// Nominal noise rate.
     pub noise_rate: f64,
-    /// Label smoothing ε (> 0).
-    pub epsilon: f64,
-    /// Seeds with a finished run at both ε and 0.
+    /// The setting compared with hard targets.
+    pub setting: Setting,
+    /// Seeds with a finished run of both the setting and hard targets.
     pub n_pairs: usize,
     /// One estimate of the mean difference per metric of [`paired_metrics`]; `None` without pairs
     /// that have the metric.
@@ -51,9 +54,9 @@ fn excludes_zero(estimate: Option<Estimate>) -> String {
 
 impl CsvRow for PairedRow {
     fn header() -> Vec<String> {
-        let mut header: Vec<String> = ["noise_model", "noise_rate", "epsilon", "n_pairs"]
-            .map(String::from)
-            .to_vec();
+        let mut header: Vec<String> = vec!["noise_model".into(), "noise_rate".into()];
+        header.extend(Setting::header());
+        header.push("n_pairs".into());
         for metric in paired_metrics() {
             for suffix in [
                 "mean",
@@ -70,12 +73,9 @@ impl CsvRow for PairedRow {
     }
 
     fn record(&self) -> Vec<String> {
-        let mut record = vec![
-            self.noise_model.clone(),
-            format_float(self.noise_rate),
-            format_float(self.epsilon),
-            self.n_pairs.to_string(),
-        ];
+        let mut record = vec![self.noise_model.clone(), format_float(self.noise_rate)];
+        record.extend(self.setting.cells());
+        record.push(self.n_pairs.to_string());
         for (&estimate, &bootstrap) in self.differences.iter().zip(&self.bootstrap) {
             record.push(format_optional(estimate.map(|e| e.mean)));
             record.push(format_optional(estimate.and_then(|e| e.ci_low)));
@@ -88,9 +88,10 @@ impl CsvRow for PairedRow {
     }
 }
 
-/// Pairs every finished run with ε ≠ 0 with the finished ε = 0 run of the same noise model, rate
-/// and seed, and summarises the differences per (noise model, rate, ε), in the order of the
-/// groups' first appearance in `runs`. Groups without any ε = 0 run are left out.
+/// Pairs every finished run of a setting other than hard targets with the finished hard-target
+/// run of the same noise model, rate and seed, and summarises the differences per (noise model,
+/// rate, setting), in the order of the groups' first appearance in `runs`. Groups without any
+/// hard-target run are left out.
 pub fn paired_differences(runs: &[RunRow]) -> Vec<PairedRow> {
     let finished: Vec<&RunRow> = runs
         .iter()
@@ -98,28 +99,32 @@ pub fn paired_differences(runs: &[RunRow]) -> Vec<PairedRow> {
         .collect();
     let hard_of = |run: &RunRow| {
         finished.iter().copied().find(|h| {
-            h.epsilon == 0.0
+            h.setting().is_hard()
                 && h.noise_model == run.noise_model
                 && h.noise_rate == run.noise_rate
                 && h.seed == run.seed
         })
     };
-    let mut keys: Vec<(&str, f64, f64)> = Vec::new();
-    for run in runs.iter().filter(|r| r.epsilon != 0.0) {
-        let key = (run.noise_model.as_str(), run.noise_rate, run.epsilon);
+    let mut keys: Vec<(&str, f64, Setting)> = Vec::new();
+    for run in runs.iter().filter(|r| !r.setting().is_hard()) {
+        let key = (run.noise_model.as_str(), run.noise_rate, run.setting());
         let has_baseline = runs.iter().any(|h| {
-            h.epsilon == 0.0 && h.noise_model == run.noise_model && h.noise_rate == run.noise_rate
+            h.setting().is_hard()
+                && h.noise_model == run.noise_model
+                && h.noise_rate == run.noise_rate
         });
         if has_baseline && !keys.contains(&key) {
             keys.push(key);
         }
     }
     keys.into_iter()
-        .map(|(model, rate, epsilon)| {
+        .map(|(model, rate, setting)| {
             let pairs: Vec<(&RunRow, &RunRow)> = finished
                 .iter()
                 .copied()
-                .filter(|r| r.noise_model == model && r.noise_rate == rate && r.epsilon == epsilon)
+                .filter(|r| {
+                    r.noise_model == model && r.noise_rate == rate && r.setting() == setting
+                })
                 .filter_map(|soft| hard_of(soft).map(|hard| (soft, hard)))
                 .collect();
             let (differences, bootstrap) = paired_metrics()
@@ -139,7 +144,7 @@ pub fn paired_differences(runs: &[RunRow]) -> Vec<PairedRow> {
             PairedRow {
                 noise_model: model.to_string(),
                 noise_rate: rate,
-                epsilon,
+                setting,
                 n_pairs: pairs.len(),
                 differences,
                 bootstrap,
@@ -159,7 +164,13 @@ mod tests {
             noise_rate: 0.4,
             label_set: None,
             seed,
-            epsilon,
+            loss: crate::LossName::Ce,
+            epsilon: Some(epsilon),
+            alpha: None,
+            beta: None,
+            q: None,
+            gamma: None,
+            log_zero: None,
             status,
             epochs_completed: 3,
             realised_noise_rate: 0.4,
@@ -195,7 +206,7 @@ mod tests {
         let paired = paired_differences(&runs);
         assert_eq!(paired.len(), 1);
         let row = &paired[0];
-        assert_eq!((row.epsilon, row.n_pairs), (0.3, 3));
+        assert_eq!((row.setting, row.n_pairs), (Setting::smoothing(0.3), 3));
         let gain = row.difference("test_accuracy").unwrap();
         assert!((gain.mean - 0.1).abs() < 1e-12);
         assert!((gain.ci_low.unwrap() + 0.02420688).abs() < 1e-7);
@@ -209,11 +220,11 @@ mod tests {
         // differs by the same amount) cannot be judged: its flag is empty. Three pairs are too
         // few for a bootstrap interval.
         assert_eq!(
-            &record[4..10],
+            &record[10..16],
             &["0.100000", "-0.024207", "0.224207", "0", "", ""]
         );
         assert_eq!(
-            &record[28..34],
+            &record[34..40],
             &["0.000000", "0.000000", "0.000000", "", "", ""]
         );
     }
@@ -232,7 +243,7 @@ mod tests {
             .collect();
         let row = &paired_differences(&runs)[0];
         assert_eq!(row.n_pairs, 4);
-        assert_eq!(row.record()[7], "1");
+        assert_eq!(row.record()[13], "1");
         assert_eq!(row.bootstrap[0], None);
     }
 
@@ -259,7 +270,7 @@ mod tests {
             "{low} {high}"
         );
         let record = row.record();
-        assert_eq!(record[8], crate::format_float(low));
-        assert_eq!(record[9], crate::format_float(high));
+        assert_eq!(record[14], crate::format_float(low));
+        assert_eq!(record[15], crate::format_float(high));
     }
 }

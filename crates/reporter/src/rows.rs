@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::csv_out::serde_csv_row;
+use crate::setting::{HasSetting, LossName, Setting};
 
 /// How a run ended, as written in the `status` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,8 +48,27 @@ pub struct RunRow {
     pub label_set: Option<String>,
     /// Seed index (0-based) within the experiment.
     pub seed: u64,
-    /// Label smoothing ε in [0, 1].
-    pub epsilon: f64,
+    /// The loss (`ce` for label smoothing; docs/DEFINITIONS.md, `#losses`). Tables written
+    /// before other losses existed read as `ce`.
+    #[serde(default)]
+    pub loss: LossName,
+    /// Label smoothing ε in [−8, 1] (`ce`, `ce-off-classes`); empty for the other losses.
+    pub epsilon: Option<f64>,
+    /// α of `sce`; empty for the other losses.
+    #[serde(default)]
+    pub alpha: Option<f64>,
+    /// β of `sce` or of a bootstrap; empty for the other losses.
+    #[serde(default)]
+    pub beta: Option<f64>,
+    /// q of `gce`; empty for the other losses.
+    #[serde(default)]
+    pub q: Option<f64>,
+    /// γ of `focal`; empty for the other losses.
+    #[serde(default)]
+    pub gamma: Option<f64>,
+    /// The clip A of log 0 of `sce`; empty for the other losses.
+    #[serde(default)]
+    pub log_zero: Option<f64>,
     /// `finished`, `diverged` or `failed`.
     pub status: RunStatusLabel,
     /// Number of completed epochs.
@@ -92,8 +112,27 @@ pub struct EpochRow {
     pub noise_rate: f64,
     /// Seed index.
     pub seed: u64,
-    /// Label smoothing ε.
-    pub epsilon: f64,
+    /// The loss (`ce` for label smoothing; docs/DEFINITIONS.md, `#losses`). Tables written
+    /// before other losses existed read as `ce`.
+    #[serde(default)]
+    pub loss: LossName,
+    /// Label smoothing ε in [−8, 1] (`ce`, `ce-off-classes`); empty for the other losses.
+    pub epsilon: Option<f64>,
+    /// α of `sce`; empty for the other losses.
+    #[serde(default)]
+    pub alpha: Option<f64>,
+    /// β of `sce` or of a bootstrap; empty for the other losses.
+    #[serde(default)]
+    pub beta: Option<f64>,
+    /// q of `gce`; empty for the other losses.
+    #[serde(default)]
+    pub q: Option<f64>,
+    /// γ of `focal`; empty for the other losses.
+    #[serde(default)]
+    pub gamma: Option<f64>,
+    /// The clip A of log 0 of `sce`; empty for the other losses.
+    #[serde(default)]
+    pub log_zero: Option<f64>,
     /// 1-based epoch number.
     pub epoch: usize,
     /// Learning rate of the epoch's first step.
@@ -130,8 +169,27 @@ pub struct CalibrationRow {
     pub noise_rate: f64,
     /// Seed index.
     pub seed: u64,
-    /// Label smoothing ε.
-    pub epsilon: f64,
+    /// The loss (`ce` for label smoothing; docs/DEFINITIONS.md, `#losses`). Tables written
+    /// before other losses existed read as `ce`.
+    #[serde(default)]
+    pub loss: LossName,
+    /// Label smoothing ε in [−8, 1] (`ce`, `ce-off-classes`); empty for the other losses.
+    pub epsilon: Option<f64>,
+    /// α of `sce`; empty for the other losses.
+    #[serde(default)]
+    pub alpha: Option<f64>,
+    /// β of `sce` or of a bootstrap; empty for the other losses.
+    #[serde(default)]
+    pub beta: Option<f64>,
+    /// q of `gce`; empty for the other losses.
+    #[serde(default)]
+    pub q: Option<f64>,
+    /// γ of `focal`; empty for the other losses.
+    #[serde(default)]
+    pub gamma: Option<f64>,
+    /// The clip A of log 0 of `sce`; empty for the other losses.
+    #[serde(default)]
+    pub log_zero: Option<f64>,
     /// 0-based bin number.
     pub bin: usize,
     /// Lower edge of the bin (exclusive).
@@ -159,8 +217,27 @@ pub struct ProjectionRow {
     pub noise_rate: f64,
     /// Seed index.
     pub seed: u64,
-    /// Label smoothing ε.
-    pub epsilon: f64,
+    /// The loss (`ce` for label smoothing; docs/DEFINITIONS.md, `#losses`). Tables written
+    /// before other losses existed read as `ce`.
+    #[serde(default)]
+    pub loss: LossName,
+    /// Label smoothing ε in [−8, 1] (`ce`, `ce-off-classes`); empty for the other losses.
+    pub epsilon: Option<f64>,
+    /// α of `sce`; empty for the other losses.
+    #[serde(default)]
+    pub alpha: Option<f64>,
+    /// β of `sce` or of a bootstrap; empty for the other losses.
+    #[serde(default)]
+    pub beta: Option<f64>,
+    /// q of `gce`; empty for the other losses.
+    #[serde(default)]
+    pub q: Option<f64>,
+    /// γ of `focal`; empty for the other losses.
+    #[serde(default)]
+    pub gamma: Option<f64>,
+    /// The clip A of log 0 of `sce`; empty for the other losses.
+    #[serde(default)]
+    pub log_zero: Option<f64>,
     /// The sample's row in the test split.
     pub test_index: usize,
     /// Its clean class index.
@@ -197,10 +274,34 @@ pub struct TransitionRow {
     pub count: u64,
 }
 
+/// The setting a row's `loss` and parameter columns hold.
+macro_rules! setting_columns {
+    ($($row:ty),*) => {$(
+        impl HasSetting for $row {
+            fn setting(&self) -> Setting {
+                Setting {
+                    loss: self.loss,
+                    parameters: [
+                        self.epsilon,
+                        self.alpha,
+                        self.beta,
+                        self.q,
+                        self.gamma,
+                        self.log_zero,
+                    ],
+                }
+            }
+        }
+
+    )*};
+}
+
+setting_columns!(RunRow, EpochRow, CalibrationRow, ProjectionRow);
+
 serde_csv_row!(
-    RunRow [added: "label_set"],
-    EpochRow,
-    CalibrationRow,
-    ProjectionRow,
+    RunRow [added: "label_set", "loss", "alpha", "beta", "q", "gamma", "log_zero"],
+    EpochRow [added: "loss", "alpha", "beta", "q", "gamma", "log_zero"],
+    CalibrationRow [added: "loss", "alpha", "beta", "q", "gamma", "log_zero"],
+    ProjectionRow [added: "loss", "alpha", "beta", "q", "gamma", "log_zero"],
     TransitionRow
 );

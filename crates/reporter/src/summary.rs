@@ -1,9 +1,10 @@
-//! Aggregation of runs over seeds: one [`SummaryRow`] per (noise model, noise rate, ε), with the
+//! Aggregation of runs over seeds: one [`SummaryRow`] per (noise model, noise rate, setting), with the
 //! mean, standard deviation and Student-t interval of docs/DEFINITIONS.md
 //! (`#mean-and-standard-deviation`, `#student-t-interval`).
 
 use crate::csv_out::{CsvRow, format_float, format_optional};
 use crate::rows::{RunRow, RunStatusLabel};
+use crate::setting::{HasSetting, Setting};
 use crate::stats::{Estimate, estimate};
 
 /// A metric summarised over seeds: its column stem and how to read it from a run.
@@ -66,15 +67,15 @@ pub fn paired_metrics() -> impl Iterator<Item = &'static SummaryMetric> {
 }
 
 /// One row of `summary.csv`: every metric of [`SUMMARY_METRICS`] over the finished runs (seeds)
-/// of one (noise model, noise rate, ε).
+/// of one (noise model, noise rate, target setting).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SummaryRow {
     /// Noise model name.
     pub noise_model: String,
     /// Nominal noise rate.
     pub noise_rate: f64,
-    /// Label smoothing ε.
-    pub epsilon: f64,
+    /// The target setting (loss and parameters).
+    pub setting: Setting,
     /// Runs in the group, finished or not.
     pub n_runs: usize,
     /// Runs that finished; only these enter the statistics.
@@ -93,15 +94,9 @@ impl SummaryRow {
 
 impl CsvRow for SummaryRow {
     fn header() -> Vec<String> {
-        let mut header: Vec<String> = [
-            "noise_model",
-            "noise_rate",
-            "epsilon",
-            "n_runs",
-            "n_finished",
-        ]
-        .map(String::from)
-        .to_vec();
+        let mut header: Vec<String> = vec!["noise_model".into(), "noise_rate".into()];
+        header.extend(Setting::header());
+        header.extend(["n_runs".into(), "n_finished".into()]);
         for metric in SUMMARY_METRICS {
             for suffix in ["mean", "std", "ci95_low", "ci95_high"] {
                 header.push(format!("{}_{suffix}", metric.name));
@@ -111,13 +106,9 @@ impl CsvRow for SummaryRow {
     }
 
     fn record(&self) -> Vec<String> {
-        let mut record = vec![
-            self.noise_model.clone(),
-            format_float(self.noise_rate),
-            format_float(self.epsilon),
-            self.n_runs.to_string(),
-            self.n_finished.to_string(),
-        ];
+        let mut record = vec![self.noise_model.clone(), format_float(self.noise_rate)];
+        record.extend(self.setting.cells());
+        record.extend([self.n_runs.to_string(), self.n_finished.to_string()]);
         for estimate in &self.metrics {
             record.push(format_optional(estimate.map(|e| e.mean)));
             record.push(format_optional(estimate.and_then(|e| e.std)));
@@ -128,8 +119,9 @@ impl CsvRow for SummaryRow {
     }
 }
 
-/// Groups `runs` by (noise model, noise rate, ε) and summarises each group over its finished runs.
-/// Groups come out ordered by noise model (in order of first appearance), then rate, then ε;
+/// Groups `runs` by (noise model, noise rate, setting) and summarises each group over its
+/// finished runs. Groups come out ordered by noise model (in order of first appearance), then
+/// rate, then setting ([`Setting::order`]);
 /// within a group, values are taken in the order of `runs`, so the output depends only on it.
 pub fn summarise(runs: &[RunRow]) -> Vec<SummaryRow> {
     let mut models: Vec<&str> = Vec::new();
@@ -139,9 +131,9 @@ pub fn summarise(runs: &[RunRow]) -> Vec<SummaryRow> {
         }
     }
     let model_rank = |name: &str| models.iter().position(|m| *m == name).unwrap_or(usize::MAX);
-    let mut keys: Vec<(&str, f64, f64)> = Vec::new();
+    let mut keys: Vec<(&str, f64, Setting)> = Vec::new();
     for run in runs {
-        let key = (run.noise_model.as_str(), run.noise_rate, run.epsilon);
+        let key = (run.noise_model.as_str(), run.noise_rate, run.setting());
         if !keys.contains(&key) {
             keys.push(key);
         }
@@ -150,13 +142,15 @@ pub fn summarise(runs: &[RunRow]) -> Vec<SummaryRow> {
         model_rank(a.0)
             .cmp(&model_rank(b.0))
             .then(a.1.total_cmp(&b.1))
-            .then(a.2.total_cmp(&b.2))
+            .then(a.2.order(&b.2))
     });
     keys.into_iter()
-        .map(|(model, rate, epsilon)| {
+        .map(|(model, rate, setting)| {
             let group: Vec<&RunRow> = runs
                 .iter()
-                .filter(|r| r.noise_model == model && r.noise_rate == rate && r.epsilon == epsilon)
+                .filter(|r| {
+                    r.noise_model == model && r.noise_rate == rate && r.setting() == setting
+                })
                 .collect();
             let finished: Vec<&RunRow> = group
                 .iter()
@@ -174,7 +168,7 @@ pub fn summarise(runs: &[RunRow]) -> Vec<SummaryRow> {
             SummaryRow {
                 noise_model: model.to_string(),
                 noise_rate: rate,
-                epsilon,
+                setting,
                 n_runs: group.len(),
                 n_finished: finished.len(),
                 metrics,
@@ -194,7 +188,13 @@ mod tests {
             noise_rate: rate,
             label_set: None,
             seed,
-            epsilon,
+            loss: crate::LossName::Ce,
+            epsilon: Some(epsilon),
+            alpha: None,
+            beta: None,
+            q: None,
+            gamma: None,
+            log_zero: None,
             status,
             epochs_completed: 1,
             realised_noise_rate: rate,
@@ -224,7 +224,10 @@ mod tests {
         ];
         let summary = summarise(&runs);
         assert_eq!(summary.len(), 2);
-        assert_eq!((summary[0].noise_rate, summary[0].epsilon), (0.0, 0.1));
+        assert_eq!(
+            (summary[0].noise_rate, summary[0].setting),
+            (0.0, Setting::smoothing(0.1))
+        );
         let group = &summary[1];
         assert_eq!((group.n_runs, group.n_finished), (4, 3));
         let accuracy = group.metric("test_accuracy").unwrap();
@@ -234,8 +237,20 @@ mod tests {
         let record = group.record();
         assert_eq!(record.len(), SummaryRow::header().len());
         assert_eq!(
-            &record[..5],
-            &["symmetric", "0.400000", "0.000000", "4", "3"]
+            &record[..11],
+            &[
+                "symmetric",
+                "0.400000",
+                "ce",
+                "0.000000",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "4",
+                "3"
+            ]
         );
     }
 }

@@ -5,11 +5,12 @@ use std::fmt::Write;
 
 use crate::levels::NoiseLevels;
 use crate::paired::PairedRow;
-use crate::stats::{Estimate, NoInterval, sorted_unique};
+use crate::setting::{LossName, sorted_settings};
+use crate::stats::{Estimate, NoInterval};
 use crate::summary::SummaryRow;
-use crate::verdict::{AucRow, BestEpsilonRow};
+use crate::verdict::{AucRow, BestEpsilonRow, BestLossRow};
 
-/// Clean test accuracy (last epoch) per noise level × ε, as `mean ± half-width of the 95% CI`;
+/// Clean test accuracy (last epoch) per noise level × target setting, as `mean ± half-width of the 95% CI`;
 /// a label set of `levels` is named beside its rate. With `markdown`, a Markdown table;
 /// otherwise aligned plain text.
 pub fn accuracy_table(summary: &[SummaryRow], markdown: bool, levels: &NoiseLevels) -> String {
@@ -38,7 +39,7 @@ fn accuracy_cells(
     realised: Option<&[(String, f64, f64)]>,
     levels: &NoiseLevels,
 ) -> (Vec<String>, Vec<Vec<String>>) {
-    let epsilons = sorted_unique(summary.iter().map(|r| r.epsilon));
+    let settings = sorted_settings(summary.iter().map(|r| r.setting));
     let mut rates: Vec<(String, f64)> = summary
         .iter()
         .map(|r| (r.noise_model.clone(), r.noise_rate))
@@ -49,7 +50,7 @@ fn accuracy_cells(
     if realised.is_some() {
         header.push("flipped (realised)".to_string());
     }
-    header.extend(epsilons.iter().map(|e| format!("ε = {e}")));
+    header.extend(settings.iter().map(|s| s.label()));
     let mut body = Vec::new();
     for (model, rate) in &rates {
         let mut line = vec![model.clone(), levels.cell(*rate)];
@@ -62,10 +63,10 @@ fn accuracy_cells(
                     .unwrap_or_else(|| "–".to_string()),
             );
         }
-        for &epsilon in &epsilons {
+        for setting in &settings {
             let cell = summary
                 .iter()
-                .find(|r| &r.noise_model == model && r.noise_rate == *rate && r.epsilon == epsilon)
+                .find(|r| &r.noise_model == model && r.noise_rate == *rate && r.setting == *setting)
                 .and_then(|r| r.metric("test_accuracy"))
                 .map(|e| match e.ci_high {
                     Some(high) => format!("{:.4} ± {:.4}", e.mean, high - e.mean),
@@ -185,14 +186,15 @@ const GAIN_COLUMNS: [(&str, &str); 5] = [
     ("memorised_share", "memorised share"),
 ];
 
-/// The paired differences against hard targets as a Markdown table: per (rate, ε ≠ 0), the mean
+/// The paired differences against hard targets as a Markdown table: per (rate, setting other
+/// than hard targets), the mean
 /// difference and its 95% t interval for accuracy (last, validation-selected and best epoch), ECE
 /// and memorised share; bold where the interval excludes 0.
 pub fn paired_gain_table(paired: &[PairedRow], levels: &NoiseLevels) -> String {
     let mut header = vec![
         "noise model".to_string(),
         levels.heading().into(),
-        "ε".into(),
+        "setting".into(),
         "pairs".into(),
     ];
     header.extend(GAIN_COLUMNS.iter().map(|(_, heading)| heading.to_string()));
@@ -202,7 +204,7 @@ pub fn paired_gain_table(paired: &[PairedRow], levels: &NoiseLevels) -> String {
             let mut line = vec![
                 row.noise_model.clone(),
                 levels.cell(row.noise_rate),
-                format!("{}", row.epsilon),
+                row.setting.label(),
                 row.n_pairs.to_string(),
             ];
             line.extend(GAIN_COLUMNS.iter().map(|(metric, _)| {
@@ -233,7 +235,7 @@ pub fn best_epsilon_table(best: &[BestEpsilonRow], levels: &NoiseLevels) -> Stri
         .iter()
         .map(|row| {
             // When hard targets are best, their accuracy is the best one: it is not repeated.
-            let hard_is_best = row.best_epsilon == 0.0;
+            let hard_is_best = row.best.is_hard();
             vec![
                 row.noise_model.clone(),
                 levels.cell(row.noise_rate),
@@ -241,7 +243,11 @@ pub fn best_epsilon_table(best: &[BestEpsilonRow], levels: &NoiseLevels) -> Stri
                 if hard_is_best {
                     "0 (hard targets)".to_string()
                 } else {
-                    format!("{}", row.best_epsilon)
+                    let epsilon = row.best.epsilon().unwrap_or(0.0);
+                    match row.best.loss {
+                        LossName::CeOffClasses => format!("{epsilon} (off-classes)"),
+                        _ => format!("{epsilon}"),
+                    }
                 },
                 format!("{:.4}", row.best_mean),
                 match row.hard_mean {
@@ -258,11 +264,63 @@ pub fn best_epsilon_table(best: &[BestEpsilonRow], levels: &NoiseLevels) -> Stri
     markdown_table(&header, &body)
 }
 
+/// The best robust loss per noise level as a Markdown table, with the best ε beside it.
+pub fn best_loss_table(losses: &[BestLossRow], levels: &NoiseLevels) -> String {
+    let header: Vec<String> = [
+        "noise model",
+        levels.heading(),
+        "criterion",
+        "best robust loss",
+        "its accuracy",
+        "gain over hard targets",
+        "best ε (accuracy)",
+        "ε within its interval",
+    ]
+    .map(String::from)
+    .to_vec();
+    let body: Vec<Vec<String>> = losses
+        .iter()
+        .map(|row| {
+            let accuracy = match row.accuracy.interval_estimable() {
+                Ok((low, high)) => format!("{:.4} [{low:.4}, {high:.4}]", row.accuracy.mean),
+                Err(_) => format!("{:.4}", row.accuracy.mean),
+            };
+            vec![
+                row.noise_model.clone(),
+                levels.cell(row.noise_rate),
+                criterion_name(row.criterion).to_string(),
+                row.best.label(),
+                accuracy,
+                row.gain
+                    .map(|g| signed_with_interval(&g, "pair"))
+                    .unwrap_or_else(|| "–".into()),
+                row.best_epsilon
+                    .map(|(setting, mean)| {
+                        let epsilon = setting.epsilon().unwrap_or(0.0);
+                        match setting.loss {
+                            LossName::CeOffClasses => {
+                                format!("{epsilon} off-classes ({mean:.4})")
+                            }
+                            _ => format!("{epsilon} ({mean:.4})"),
+                        }
+                    })
+                    .unwrap_or_else(|| "–".into()),
+                match row.epsilon_within_interval() {
+                    Some(true) => "yes".into(),
+                    Some(false) => "no".into(),
+                    None => "–".into(),
+                },
+            ]
+        })
+        .collect();
+    markdown_table(&header, &body)
+}
+
 /// The areas under the accuracy-versus-noise curves as a Markdown table.
 pub fn auc_table(areas: &[AucRow]) -> String {
     let header: Vec<String> = [
         "noise model",
-        "ε",
+        "setting",
         "accuracy",
         "area [95% CI]",
         "mean accuracy over the rates",
@@ -279,7 +337,7 @@ pub fn auc_table(areas: &[AucRow]) -> String {
             };
             vec![
                 row.noise_model.clone(),
-                format!("{}", row.epsilon),
+                row.setting.label(),
                 criterion_name(row.metric).to_string(),
                 area,
                 format!("{:.4}", row.auc.mean / (row.rate_max - row.rate_min)),

@@ -5,8 +5,8 @@
 use reporter::{
     Chart, CsvRow, EpochRow, GainHeatmap, ReliabilityBin, ReliabilityChart, ReliabilityPanel,
     ReportContext, ReportPage, RunRow, RunStatusLabel, accuracy_vs_noise_chart, areas_under_curves,
-    best_epsilons, check_epochs, check_runs, headline, paired_differences, read_csv_lines,
-    report_markdown, summarise, write_csv,
+    best_epsilons, best_losses, check_epochs, check_runs, headline, paired_differences,
+    read_csv_lines, report_markdown, summarise, write_csv,
 };
 
 /// A finished run with the given accuracy (the other accuracies follow it).
@@ -17,7 +17,13 @@ fn run(rate: f64, seed: u64, epsilon: f64, accuracy: f64) -> RunRow {
         noise_rate: rate,
         label_set: None,
         seed,
-        epsilon,
+        loss: reporter::LossName::Ce,
+        epsilon: Some(epsilon),
+        alpha: None,
+        beta: None,
+        q: None,
+        gamma: None,
+        log_zero: None,
         status: RunStatusLabel::Finished,
         epochs_completed: 3,
         realised_noise_rate: rate,
@@ -84,6 +90,7 @@ fn page(runs: &[RunRow]) -> String {
     let summary = summarise(runs);
     let paired = paired_differences(runs);
     let best = best_epsilons(&summary, &paired);
+    let losses = best_losses(&summary, &paired, &best);
     let areas = areas_under_curves(runs);
     report_markdown(&ReportPage {
         context: &context,
@@ -91,6 +98,7 @@ fn page(runs: &[RunRow]) -> String {
         summary: &summary,
         paired: &paired,
         best: &best,
+        losses: &losses,
         areas: &areas,
         charts: &[],
         missing_charts: &[],
@@ -150,7 +158,7 @@ fn a_grid_whose_hard_target_runs_all_failed_says_so() {
     let runs: Vec<RunRow> = grid(3, &[0.0, 0.3])
         .into_iter()
         .map(|r| {
-            if r.epsilon == 0.0 {
+            if r.epsilon == Some(0.0) {
                 failed(r.noise_rate, r.seed, 0.0)
             } else {
                 r
@@ -183,7 +191,7 @@ fn a_grid_whose_hard_target_runs_all_failed_says_so() {
     let runs: Vec<RunRow> = grid(3, &[0.0, 0.3])
         .into_iter()
         .map(|r| {
-            if r.epsilon == 0.0 && r.noise_rate == 0.4 {
+            if r.epsilon == Some(0.0) && r.noise_rate == 0.4 {
                 failed(r.noise_rate, r.seed, 0.0)
             } else {
                 r
@@ -437,7 +445,9 @@ fn the_noise_axis_is_the_nominal_rate_and_the_table_gives_the_realised_one() {
     let page = page(&runs);
     let table = section(&page, "Clean test accuracy");
     assert!(
-        table.contains("| noise model | rate | flipped (realised) | ε = 0 | ε = 0.3 |"),
+        table.contains(
+            "| noise model | rate | flipped (realised) | ε = 0 (hard targets) | ε = 0.3 |"
+        ),
         "{table}"
     );
     assert!(table.contains("| uniform | 0.5 | 0.451 |"), "{table}");
@@ -472,7 +482,7 @@ fn runs_a_sweep_could_not_have_written_are_refused_with_their_line() {
     let error = check_runs(&lines, "runs.csv", ok).unwrap_err().to_string();
     assert!(
         error.starts_with(
-            "runs.csv:10: the run with noise model symmetric, noise rate 0, seed 0 and ε 0.3 is \
+            "runs.csv:10: the run with noise model symmetric, noise rate 0, seed 0 and ε = 0.3 is \
              listed again (first on line 3)"
         ),
         "{error}"
@@ -511,7 +521,13 @@ fn epochs_listed_twice_are_refused() {
         noise_model: "symmetric".into(),
         noise_rate: 0.2,
         seed: 0,
-        epsilon: 0.0,
+        loss: reporter::LossName::Ce,
+        epsilon: Some(0.0),
+        alpha: None,
+        beta: None,
+        q: None,
+        gamma: None,
+        log_zero: None,
         epoch: 1,
         learning_rate: 0.1,
         train_loss: 1.0,
@@ -615,8 +631,11 @@ fn long_titled_reliability(columns: usize, title: &str) -> Chart {
         .collect();
     let panel = |title: &str, hard: bool| ReliabilityPanel {
         title: title.into(),
-        hard,
-        colour_index: 0,
+        style: if hard {
+            reporter::SettingStyle::Hard
+        } else {
+            reporter::SettingStyle::Smoothing(0)
+        },
         bins: bins.clone(),
     };
     Chart::Reliability(ReliabilityChart {
@@ -672,4 +691,68 @@ fn long_reliability_titles_stay_inside_the_chart() {
         let svg = chart.render_svg().unwrap();
         assert!(svg.contains(&title[..24]), "{columns} columns: {title}");
     }
+}
+
+// Robust losses: the second question's answer is true for the grid, with one seed too.
+
+/// A run of the robust loss `gce` (q = 0.7) with the given accuracy.
+fn gce(rate: f64, seed: u64, accuracy: f64) -> RunRow {
+    RunRow {
+        run_id: format!("{rate}-{seed}-gce"),
+        loss: reporter::LossName::Gce,
+        epsilon: None,
+        q: Some(0.7),
+        ..run(rate, seed, 0.0, accuracy)
+    }
+}
+
+/// The paragraph after `**Against the losses built for label noise** (last epoch). `.
+fn robust_paragraph(page: &str) -> &str {
+    let opening = "**Against the losses built for label noise** (last epoch). ";
+    let start = page.find(opening).expect("a robust-loss answer") + opening.len();
+    let end = page[start..].find('\n').unwrap() + start;
+    &page[start..end]
+}
+
+#[test]
+fn the_best_epsilon_is_judged_by_the_interval_of_the_best_robust_loss() {
+    // ε = 0.3 reaches 0.83 + 0.01·seed at rate 0 and 0.71 + 0.01·seed at 0.4; GCE 0.835 + 0.01·seed
+    // at rate 0 (its interval 0.845 ± 0.025 holds 0.84) and 0.60 + 0.002·seed at 0.4 (0.602 ±
+    // 0.005, below 0.72).
+    let mut runs = grid(3, &[0.0, 0.3]);
+    for seed in 0..3 {
+        runs.push(gce(0.0, seed, 0.835 + 0.01 * seed as f64));
+        runs.push(gce(0.4, seed, 0.60 + 0.002 * seed as f64));
+    }
+    let page = page(&runs);
+    assert_eq!(
+        robust_paragraph(&page),
+        "At rate 0, the best setting is gce q = 0.7 (0.845); the best ε (0.3, at 0.840) is \
+         within the 95% interval of the best robust loss, gce q = 0.7 [0.820, 0.870]. At rate \
+         0.4, the best setting is ε = 0.3 (0.720); the best ε (0.3, at 0.720) is above the 95% \
+         interval of the best robust loss, gce q = 0.7 [0.597, 0.607]."
+    );
+    let table = section(&page, "Best loss built for label noise per noise rate");
+    assert!(
+        table.contains("| symmetric | 0.4 | last epoch | gce q = 0.7 | 0.6020 [0.5970, 0.6070] |"),
+        "{table}"
+    );
+    assert!(page.contains("3 target settings (2 ε values and 1 loss built for label noise)"));
+    assert!(page.contains("each seed's run of another setting minus its run with ε = 0"));
+
+    // One seed: no interval, and the page says so instead of judging.
+    let one: Vec<RunRow> = runs.into_iter().filter(|r| r.seed == 0).collect();
+    let page = self::page(&one);
+    assert!(
+        robust_paragraph(&page).ends_with(
+            "the best ε (0.3, at 0.710) cannot be judged against the best robust loss, gce q = \
+             0.7 (0.600): with 1 seed it has no interval."
+        ),
+        "{}",
+        robust_paragraph(&page)
+    );
+    // Without robust losses there is no such paragraph or section.
+    let plain = self::page(&grid(3, &[0.0, 0.3]));
+    assert!(!plain.contains("Against the losses built for label noise"));
+    assert!(!plain.contains("## Best loss built for label noise"));
 }

@@ -442,6 +442,10 @@ pub struct GroupNoise {
     pub train: NoisyLabels,
     /// Noisy validation labels (equal to the clean ones when validation is not corrupted).
     pub validation: NoisyLabels,
+    /// The transition matrix the training labels were drawn from (rows = clean class), which
+    /// forward correction corrects with; `None` for noise without one (instance-dependent, or
+    /// read from a file).
+    pub transition: Option<noise::TransitionMatrix>,
 }
 
 /// Draws the noisy training and validation labels of (noise rate, seed), each from its own stream.
@@ -500,18 +504,8 @@ pub fn draw_noise(
                 let noisy = rows.iter().map(|&row| labels[row]).collect();
                 return Ok(NoisyLabels::from_pair(&data.labels, noisy, k)?);
             }
-            NoiseSource::Estimated(_) => prepared
-                .estimated
-                .as_ref()
-                .ok_or_else(|| anyhow::anyhow!("the label set was not read"))?
-                .scaled(noise_rate)?,
-            NoiseSource::Model(model) => model.matrix(noise_rate, k)?,
-            NoiseSource::Pairs(pairs) => {
-                let pairs = class_pairs(pairs, &data.class_names, k)
-                    .map_err(|(_, message)| anyhow::anyhow!("noise.pairs: {message}"))?;
-                noise::ClassMap::new(&pairs, k)?.matrix(noise_rate)?
-            }
-            NoiseSource::Matrix(matrix) => matrix.scaled(noise_rate)?,
+            _ => noise_transition(experiment, prepared, noise_rate, data)?
+                .ok_or_else(|| anyhow::anyhow!("the noise has no transition matrix"))?,
         };
         Ok(if settings.nested {
             noise::inject_nested(&data.labels, &matrix, settings.mode, &mut rng)?
@@ -521,6 +515,7 @@ pub fn draw_noise(
     };
     let validation = &prepared.validation;
     Ok(GroupNoise {
+        transition: noise_transition(experiment, prepared, noise_rate, &prepared.train)?,
         train: draw("train", &prepared.train, &prepared.split.train)?,
         validation: if settings.corrupt_validation {
             draw("validation", validation, &prepared.split.validation)?
@@ -532,6 +527,33 @@ pub fn draw_noise(
             )?
         },
     })
+}
+
+/// The transition matrix (rows = clean class) that noise of `noise_rate` draws the labels of
+/// `data` from; `None` for noise without one: instance-dependent noise and labels read from a
+/// file.
+fn noise_transition(
+    experiment: &Experiment,
+    prepared: &PreparedData,
+    noise_rate: f64,
+    data: &Dataset,
+) -> anyhow::Result<Option<noise::TransitionMatrix>> {
+    let k = data.n_classes;
+    Ok(Some(match &experiment.noise.source {
+        NoiseSource::Instance { .. } | NoiseSource::File(_) => return Ok(None),
+        NoiseSource::Estimated(_) => prepared
+            .estimated
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("the label set was not read"))?
+            .scaled(noise_rate)?,
+        NoiseSource::Model(model) => model.matrix(noise_rate, k)?,
+        NoiseSource::Pairs(pairs) => {
+            let pairs = class_pairs(pairs, &data.class_names, k)
+                .map_err(|(_, message)| anyhow::anyhow!("noise.pairs: {message}"))?;
+            noise::ClassMap::new(&pairs, k)?.matrix(noise_rate)?
+        }
+        NoiseSource::Matrix(matrix) => matrix.scaled(noise_rate)?,
+    }))
 }
 
 /// A finished run as stored on disk: its `runs.csv` row, its `epochs.csv`, `calibration.csv` and
@@ -557,6 +579,22 @@ pub struct RunRecord {
     pub training_seconds: f64,
 }
 
+/// The loss `spec` trains with: its setting, forward correction with the transition matrix of
+/// its group's noise.
+fn run_loss(spec: &RunSpec, noise: &GroupNoise) -> Result<trainer::Loss, TrainError> {
+    let mut loss = spec.loss.clone();
+    if let trainer::Loss::ForwardCorrection(forward) = &mut loss {
+        let matrix = noise.transition.as_ref().ok_or_else(|| {
+            TrainError::Invalid(
+                "forward correction needs the transition matrix of the noise, and this noise has none"
+                    .into(),
+            )
+        })?;
+        forward.transition = matrix.rows().to_vec();
+    }
+    Ok(loss)
+}
+
 /// Trains the run `spec` on `prepared` with the noisy labels of its group.
 pub fn run_one(
     experiment: &Experiment,
@@ -571,7 +609,7 @@ pub fn run_one(
         schedule: experiment.training.schedule,
         epochs: experiment.training.epochs,
         batch_size: experiment.training.batch_size,
-        loss: trainer::Loss::label_smoothing(spec.epsilon),
+        loss: run_loss(spec, noise)?,
         warmup_epochs: experiment.training.warmup_epochs,
         device: trainer::Device::Cpu,
         project_classes: projected_classes(experiment, &prepared.test, spec),
@@ -601,7 +639,13 @@ pub fn run_one(
             noise_model: run.noise_model.clone(),
             noise_rate: run.noise_rate,
             seed: run.seed,
+            loss: run.loss,
             epsilon: run.epsilon,
+            alpha: run.alpha,
+            beta: run.beta,
+            q: run.q,
+            gamma: run.gamma,
+            log_zero: run.log_zero,
             test_index: point.test_index,
             class: point.class,
             class_name: prepared
@@ -633,6 +677,7 @@ pub fn failed_record(
     message: String,
     seconds: f64,
 ) -> RunRecord {
+    let setting = SettingColumns::of(spec);
     RunRecord {
         run: RunRow {
             run_id: spec.run_id.clone(),
@@ -640,7 +685,13 @@ pub fn failed_record(
             noise_rate: level_rate(spec, noise),
             label_set: spec.label_set.clone(),
             seed: spec.seed,
-            epsilon: spec.epsilon,
+            loss: setting.loss,
+            epsilon: setting.epsilon,
+            alpha: setting.alpha,
+            beta: setting.beta,
+            q: setting.q,
+            gamma: setting.gamma,
+            log_zero: setting.log_zero,
             status: RunStatusLabel::Failed,
             epochs_completed: 0,
             realised_noise_rate: noise.map_or(0.0, |n| n.train.realised_rate()),
@@ -661,6 +712,33 @@ pub fn failed_record(
         projection: Vec::new(),
         seconds,
         training_seconds: 0.0,
+    }
+}
+
+/// A run's `loss` and parameter columns, as its rows write them.
+struct SettingColumns {
+    loss: reporter::LossName,
+    epsilon: Option<f64>,
+    alpha: Option<f64>,
+    beta: Option<f64>,
+    q: Option<f64>,
+    gamma: Option<f64>,
+    log_zero: Option<f64>,
+}
+
+impl SettingColumns {
+    fn of(spec: &RunSpec) -> SettingColumns {
+        let setting = spec.setting();
+        let [epsilon, alpha, beta, q, gamma, log_zero] = setting.parameters;
+        SettingColumns {
+            loss: setting.loss,
+            epsilon,
+            alpha,
+            beta,
+            q,
+            gamma,
+            log_zero,
+        }
     }
 }
 
@@ -699,7 +777,13 @@ fn calibration_rows(run: &RunRow, bins: &[trainer::CalibrationBin]) -> Vec<Calib
                 noise_model: run.noise_model.clone(),
                 noise_rate: run.noise_rate,
                 seed: run.seed,
+                loss: run.loss,
                 epsilon: run.epsilon,
+                alpha: run.alpha,
+                beta: run.beta,
+                q: run.q,
+                gamma: run.gamma,
+                log_zero: run.log_zero,
                 bin: index,
                 confidence_low: index as f64 / n_bins,
                 confidence_high: (index + 1) as f64 / n_bins,
@@ -720,6 +804,7 @@ fn rows(
 ) -> (RunRow, Vec<EpochRow>) {
     let noise_model = experiment.noise.name().to_string();
     let noise_rate = level_rate(spec, Some(noise));
+    let setting = SettingColumns::of(spec);
     let epochs: Vec<EpochRow> = outcome
         .epochs
         .iter()
@@ -728,7 +813,13 @@ fn rows(
             noise_model: noise_model.clone(),
             noise_rate,
             seed: spec.seed,
-            epsilon: spec.epsilon,
+            loss: setting.loss,
+            epsilon: setting.epsilon,
+            alpha: setting.alpha,
+            beta: setting.beta,
+            q: setting.q,
+            gamma: setting.gamma,
+            log_zero: setting.log_zero,
             epoch: e.epoch,
             learning_rate: e.learning_rate,
             train_loss: e.train_loss,
@@ -766,7 +857,13 @@ fn rows(
         noise_rate,
         label_set: spec.label_set.clone(),
         seed: spec.seed,
-        epsilon: spec.epsilon,
+        loss: setting.loss,
+        epsilon: setting.epsilon,
+        alpha: setting.alpha,
+        beta: setting.beta,
+        q: setting.q,
+        gamma: setting.gamma,
+        log_zero: setting.log_zero,
         status: match outcome.status {
             RunStatus::Finished => RunStatusLabel::Finished,
             RunStatus::Diverged { .. } => RunStatusLabel::Diverged,

@@ -4,7 +4,7 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use reporter::{Chart, PageChart, ReportContext};
+use reporter::{Chart, HasSetting, PageChart, ReportContext};
 
 use crate::results::{
     CALIBRATION, ChartFile, EPOCHS, PENULTIMATE, TRANSITIONS, temporary_path_keeping_extension,
@@ -37,6 +37,18 @@ pub fn write_charts(
     seeds.sort_unstable();
     seeds.dedup();
     let one_seed = seeds.len() == 1;
+    let has_losses = tables.runs.iter().any(|r| r.setting().is_robust());
+    let lines = if has_losses {
+        "one line per target setting (hard targets black and dashed, label smoothing with \
+         circles, the losses built for label noise with triangles in darker colours)"
+    } else {
+        "one line per ε"
+    };
+    let with = if has_losses {
+        "accuracy of the setting"
+    } else {
+        "accuracy with ε"
+    };
     let against = if aggregates.levels.are_label_sets() {
         "the share of training labels each label set changes (one point per label set)"
     } else {
@@ -44,7 +56,7 @@ pub fn write_charts(
          of flipped training labels where it differs)"
     };
     let main_caption = format!(
-        "Clean test accuracy against {against}, one line per ε ({}); left after the last epoch, \
+        "Clean test accuracy against {against}, {lines} ({}); left after the last epoch, \
          right at the best epoch, which peeks at the test split and so shows what early stopping \
          could reach at best.",
         if one_seed {
@@ -54,13 +66,14 @@ pub fn write_charts(
         }
     );
     let heatmap_caption = if one_seed {
-        "Each cell is (accuracy with ε) − (accuracy with ε = 0) of the single seed at one noise \
-         rate; red is a gain, blue a loss. With 1 seed there is no interval, so every cell is \
-         muted: no difference can be told from chance."
-            .to_string()
+        format!(
+            "Each cell is ({with}) − (accuracy with ε = 0) of the single seed at one noise \
+             rate; red is a gain, blue a loss. With 1 seed there is no interval, so every cell \
+             is muted: no difference can be told from chance."
+        )
     } else {
         format!(
-            "Each cell is the mean over seeds of (accuracy with ε) − (accuracy with ε = 0) at one \
+            "Each cell is the mean over seeds of ({with}) − (accuracy with ε = 0) at one \
              noise rate, with its 95% interval; red is a gain, blue a loss, and muted cells have \
              an interval that contains 0 or that cannot be judged (fewer than \
              {} pairs, or every pair's difference the same).",

@@ -8,6 +8,8 @@ use serde::Serialize;
 
 pub use crate::hashing::{derive_seed, hex_digest};
 
+use reporter::{LossName, Setting};
+
 use crate::config::{
     ClassRef, DataConfig, Experiment, ModelConfig, NoiseModeName, NoiseModelName, NoiseSource,
     PresetName, TrainingConfig,
@@ -29,10 +31,32 @@ pub struct RunSpec {
     pub label_set: Option<String>,
     /// Seed index, 0-based.
     pub seed: u64,
-    /// Label smoothing ε.
-    pub epsilon: f64,
+    /// The target setting: label smoothing at one ε of `targets.epsilons`, or one entry of
+    /// `targets.losses` (forward correction with an empty matrix, filled in by the run).
+    pub loss: trainer::Loss,
     /// Stable id: 16 hex digits of the hash of the run's resolved settings.
     pub run_id: String,
+}
+
+impl RunSpec {
+    /// The run's target setting as its rows write it.
+    pub fn setting(&self) -> Setting {
+        setting_of(&self.loss)
+    }
+}
+
+/// The target setting of `loss` as rows write it: its name and its scalar parameters.
+pub fn setting_of(loss: &trainer::Loss) -> Setting {
+    let name = LossName::parse(loss.name()).expect("every loss name is a column value");
+    Setting::new(name, &loss.parameters()).expect("every loss parameter is a column")
+}
+
+/// A setting of `targets.losses` as it is hashed into a run id: its name and every parameter,
+/// defaults included, so that a changed default changes the ids.
+#[derive(Serialize)]
+struct LossKey {
+    name: &'static str,
+    parameters: Vec<(&'static str, f64)>,
 }
 
 /// Everything that determines a run's results, hashed into its id.
@@ -66,7 +90,13 @@ struct RunSettings<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     noise_rate: Option<f64>,
     seed: u64,
-    epsilon: f64,
+    /// ε of label smoothing in `targets.epsilons`; left out for the settings of
+    /// `targets.losses`, which hash their loss instead, so the ids of ε runs are those of the
+    /// versions before losses existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    epsilon: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    loss: Option<LossKey>,
     model: &'a ModelConfig,
     training: &'a TrainingConfig,
 }
@@ -123,8 +153,8 @@ pub fn level_index(experiment: &Experiment, spec: &RunSpec) -> usize {
     .unwrap_or(usize::MAX)
 }
 
-/// Expands the grid: noise levels (rates, or label sets) × seeds × ε values, in that nesting
-/// order.
+/// Expands the grid: noise levels (rates, or label sets) × seeds × target settings (the ε values,
+/// then the entries of `targets.losses`), in that nesting order.
 ///
 /// Run ids hash the configuration as written ([`Experiment::written`]), whether the experiment
 /// was resolved from its file or from the resolved configuration a `manifest.json` holds, so
@@ -159,7 +189,12 @@ pub fn expand(experiment: &Experiment) -> Vec<RunSpec> {
     let mut runs = Vec::new();
     for (noise_rate, label_set) in levels {
         for seed in 0..config.seeds {
-            for &epsilon in &config.targets.epsilons {
+            let targets = experiment
+                .epsilons
+                .iter()
+                .map(|&epsilon| (trainer::Loss::label_smoothing(epsilon), true))
+                .chain(experiment.losses.iter().map(|loss| (loss.clone(), false)));
+            for (loss, from_epsilons) in targets {
                 let settings = RunSettings {
                     format_version: RUN_FORMAT_VERSION,
                     experiment_seed: config.seed,
@@ -176,7 +211,16 @@ pub fn expand(experiment: &Experiment) -> Vec<RunSpec> {
                     label_set: label_set.or(estimated_set),
                     noise_rate: label_set.is_none().then_some(noise_rate),
                     seed,
-                    epsilon,
+                    epsilon: match &loss {
+                        trainer::Loss::LabelSmoothing(smoothing) if from_epsilons => {
+                            Some(smoothing.epsilon)
+                        }
+                        _ => None,
+                    },
+                    loss: (!from_epsilons).then(|| LossKey {
+                        name: loss.name(),
+                        parameters: loss.parameters(),
+                    }),
                     model: &config.model,
                     training: &config.training,
                 };
@@ -185,8 +229,8 @@ pub fn expand(experiment: &Experiment) -> Vec<RunSpec> {
                     noise_rate,
                     label_set: label_set.map(String::from),
                     seed,
-                    epsilon,
                     run_id: hex_digest(&settings, 16),
+                    loss,
                 });
             }
         }
@@ -223,12 +267,12 @@ learning_rate = 0.1
         let runs = expand(&config.resolve().unwrap());
         assert_eq!(runs.len(), 2 * 2 * 3);
         assert_eq!(
-            (runs[4].noise_rate, runs[4].seed, runs[4].epsilon),
-            (0.0, 1, 0.1)
+            (runs[4].noise_rate, runs[4].seed, runs[4].setting()),
+            (0.0, 1, Setting::smoothing(0.1))
         );
         assert_eq!(
-            (runs[6].noise_rate, runs[6].seed, runs[6].epsilon),
-            (0.4, 0, 0.0)
+            (runs[6].noise_rate, runs[6].seed, runs[6].setting()),
+            (0.4, 0, Setting::HARD)
         );
         let mut ids: Vec<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();
         ids.sort_unstable();
@@ -312,6 +356,31 @@ learning_rate = 0.1
         }
         for bad in ["0/4", "5/4", "1/0", "2", "a/4", "1/-2"] {
             assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_loss_of_the_trainer_has_a_loss_column_value_and_parameter_columns() {
+        for name in trainer::Loss::NAMES {
+            let loss = LossName::parse(name).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(loss.as_str(), name);
+        }
+        let losses = [
+            trainer::Loss::cross_entropy(),
+            trainer::Loss::LabelSmoothing(trainer::LabelSmoothing::off_classes(0.2)),
+            trainer::Loss::BootstrapSoft(trainer::BootstrapSoft::default()),
+            trainer::Loss::BootstrapHard(trainer::BootstrapHard::default()),
+            trainer::Loss::Gce(trainer::Gce::default()),
+            trainer::Loss::Sce(trainer::Sce::default()),
+            trainer::Loss::Focal(trainer::Focal::default()),
+            trainer::Loss::ForwardCorrection(trainer::ForwardCorrection::new(Vec::new())),
+        ];
+        for loss in &losses {
+            let setting = setting_of(loss);
+            assert_eq!(setting.loss.as_str(), loss.name());
+            let columns: Vec<&str> = loss.parameters().iter().map(|(name, _)| *name).collect();
+            assert_eq!(setting.loss.parameter_columns(), columns.as_slice());
+            assert!(setting.check().is_ok(), "{setting}");
         }
     }
 }

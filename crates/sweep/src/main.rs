@@ -239,12 +239,12 @@ fn check_command(config_path: &Path) -> Result<Outcome> {
     let experiment = config::load(config_path)?.resolve()?;
     let prepared = experiment::prepare_data(&experiment).map_err(run::DataInputError)?;
     outln!(
-        "{}: valid; {} ({} × {} × {} ε); data: {} training, {} validation, {} test samples, {} features, {} classes",
+        "{}: valid; {} ({} × {} × {}); data: {} training, {} validation, {} test samples, {} features, {} classes",
         config_path.display(),
         reporter::counted(grid::expand(&experiment).len(), "run"),
         experiment.noise.levels_counted(),
         reporter::counted(experiment.seeds as usize, "seed"),
-        experiment.epsilons.len(),
+        experiment.targets_counted(),
         prepared.train.n_samples(),
         prepared.validation.n_samples(),
         prepared.test.n_samples(),
@@ -302,6 +302,9 @@ fn report_command(dir: &Path) -> Result<Outcome> {
     );
     if let Some(answer) = reporter::headline(&aggregates.best, &aggregates.levels) {
         outln!("{answer}");
+    }
+    if let Some(answer) = reporter::robust_answer(&aggregates.losses, &aggregates.levels) {
+        outln!("Against the losses built for label noise, last epoch. {answer}");
     }
     errln!(
         "rebuilt the aggregates, charts and {} of {} from {} runs",
@@ -386,7 +389,10 @@ fn list_command(config_path: &Path) -> Result<Outcome> {
     } else {
         "noise_rate"
     };
-    let mut lines = vec![format!("index,run_id,noise_model,{level},seed,epsilon")];
+    let setting_columns = reporter::Setting::header().join(",");
+    let mut lines = vec![format!(
+        "index,run_id,noise_model,{level},seed,{setting_columns}"
+    )];
     lines.extend(grid::expand(&experiment).into_iter().map(|spec| {
         let level = match &spec.label_set {
             // A set's name is a CSV field: quoted when it holds a comma, quote or line break.
@@ -396,13 +402,20 @@ fn list_command(config_path: &Path) -> Result<Outcome> {
             Some(set) => set.clone(),
             None => spec.noise_rate.to_string(),
         };
+        let setting = spec.setting();
+        let parameters: Vec<String> = setting
+            .parameters
+            .iter()
+            .map(|value| value.map(|v| v.to_string()).unwrap_or_default())
+            .collect();
         format!(
-            "{},{},{},{level},{},{}",
+            "{},{},{},{level},{},{},{}",
             spec.index,
             spec.run_id,
             experiment.noise.model.name(),
             spec.seed,
-            spec.epsilon
+            setting.loss,
+            parameters.join(",")
         )
     }));
     for line in lines {

@@ -59,6 +59,7 @@ pub fn write_report(
         summary: &aggregates.summary,
         paired: &aggregates.paired,
         best: &aggregates.best,
+        losses: &aggregates.losses,
         areas: &aggregates.areas,
         charts: &charts.drawn,
         missing_charts: &charts.missing,

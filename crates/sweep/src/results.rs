@@ -9,7 +9,7 @@
 //!   noisy-labels/<model>-rate<r>-seed<s>.csv
 //!   runs.csv epochs.csv calibration.csv penultimate.csv      per-run tables
 //!   transitions.csv          realised transition counts of every group's noisy labels
-//!   summary.csv paired.csv best_epsilon.csv auc.csv          aggregates of runs.csv
+//!   summary.csv paired.csv best_epsilon.csv best_loss.csv auc.csv   aggregates of runs.csv
 //!   <chart>.png <chart>.svg report.md                        charts and the report page
 //!   .lock                    held by the one process (sweep, merge, report) working on it
 //! ```
@@ -42,12 +42,14 @@ pub const PENULTIMATE: &str = "penultimate.csv";
 /// Per-group table: the realised transition counts of the noisy labels in `noisy-labels/`.
 pub const TRANSITIONS: &str = "transitions.csv";
 
-/// Aggregate: per noise model, rate and ε over seeds.
+/// Aggregate: per noise model, rate and target setting over seeds.
 pub const SUMMARY: &str = "summary.csv";
-/// Aggregate: paired differences against ε = 0.
+/// Aggregate: paired differences of every other setting against hard targets (ε = 0).
 pub const PAIRED: &str = "paired.csv";
 /// Aggregate: the best ε per noise rate.
 pub const BEST_EPSILON: &str = "best_epsilon.csv";
+/// Aggregate: the best loss built for label noise per noise rate, against the best ε.
+pub const BEST_LOSS: &str = "best_loss.csv";
 /// Aggregate: areas under the accuracy-versus-noise curves.
 pub const AUC: &str = "auc.csv";
 
@@ -56,7 +58,7 @@ pub const REPORT: &str = "report.md";
 
 /// Every file a sweep writes at the top of the folder besides the charts (what a fresh start
 /// removes, with `records/`, `noisy-labels/` and the charts).
-pub const OUTPUT_FILES: [&str; 11] = [
+pub const OUTPUT_FILES: [&str; 12] = [
     MANIFEST,
     RUNS,
     EPOCHS,
@@ -66,6 +68,7 @@ pub const OUTPUT_FILES: [&str; 11] = [
     SUMMARY,
     PAIRED,
     BEST_EPSILON,
+    BEST_LOSS,
     AUC,
     REPORT,
 ];
@@ -76,7 +79,7 @@ pub const FOLDERS: [&str; 2] = [RECORDS, NOISY_LABELS];
 /// Every chart a report can have, in the order the page shows them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChartFile {
-    /// Accuracy against the noise rate, one line per ε: the main chart.
+    /// Accuracy against the noise rate, one line per target setting: the main chart.
     AccuracyVsNoise,
     /// Paired gains over ε = 0 by rate and ε.
     GainHeatmap,

@@ -286,11 +286,11 @@ fn announce(sweep: Sweep<'_>, plan: &Plan<'_>) {
         None => reporter::counted(plan.specs.len(), "run"),
     };
     errln!(
-        "{}: {slice} ({} × {} × {} ε), {} already finished, {} to train on {} job{} → {}",
+        "{}: {slice} ({} × {} × {}), {} already finished, {} to train on {} job{} → {}",
         experiment.name,
         experiment.noise.levels_counted(),
         reporter::counted(experiment.seeds as usize, "seed"),
-        experiment.epsilons.len(),
+        experiment.targets_counted(),
         skipped,
         plan.pending.len(),
         options.jobs,
@@ -571,6 +571,9 @@ fn print_outcome(
     if let Some(answer) = reporter::headline(&aggregates.best, &aggregates.levels) {
         outln!("{answer}");
     }
+    if let Some(answer) = reporter::robust_answer(&aggregates.losses, &aggregates.levels) {
+        outln!("Against the losses built for label noise, last epoch. {answer}");
+    }
     if summary.diverged > 0 {
         outln!(
             "{} run(s) diverged (status `diverged` in {RUNS}); they are left out of the summary",
@@ -634,20 +637,35 @@ pub fn report_context(experiment: &Experiment) -> reporter::ReportContext {
     } else {
         "a"
     };
+    let robust: Vec<String> = experiment
+        .losses
+        .iter()
+        .map(crate::grid::setting_of)
+        .filter(|setting| setting.is_robust())
+        .map(|setting| setting.label())
+        .collect();
+    let losses = if robust.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " and with the losses built for label noise ({})",
+            robust.join("; ")
+        )
+    };
     reporter::ReportContext {
         name: experiment.name.clone(),
         title: format!("{noise} noise on {data}: {model}"),
         question: match experiment.noise.label_sets() {
             Some(sets) => format!(
                 "How much does label smoothing (ε ≠ 0) protect {article} {model} trained on {data} \
-                 against the noise of the given labels ({}), compared with hard targets (ε = 0), \
+                 against the noise of the given labels ({}), compared with hard targets (ε = 0){losses}, \
                  for each label set?",
                 sets.join(", ")
             ),
             None => format!(
                 "How much does label smoothing (ε ≠ 0) protect {article} {model} trained on {data} \
-                 against {noise} label noise, compared with hard targets (ε = 0), at each noise \
-                 rate?"
+                 against {noise} label noise, compared with hard targets (ε = 0){losses}, at each \
+                 noise rate?"
             ),
         },
         settings,
@@ -785,8 +803,10 @@ impl Progress {
             None => format!("rate {}", spec.noise_rate),
         };
         format!(
-            "{level} seed {} ε {} ({})",
-            spec.seed, spec.epsilon, spec.run_id
+            "{level} seed {} {} ({})",
+            spec.seed,
+            spec.setting().label(),
+            spec.run_id
         )
     }
 

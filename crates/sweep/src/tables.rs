@@ -12,15 +12,15 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use reporter::{
-    AucRow, BestEpsilonRow, CalibrationRow, CsvRow, EpochRow, PairedRow, ProjectionRow, RunRow,
-    SummaryRow, TransitionRow, format_float, read_csv, write_csv,
+    AucRow, BestEpsilonRow, BestLossRow, CalibrationRow, CsvRow, EpochRow, HasSetting, PairedRow,
+    ProjectionRow, RunRow, SummaryRow, TransitionRow, format_float, read_csv, write_csv,
 };
 
 use crate::config::ExperimentConfig;
 use crate::experiment::RunRecord;
 use crate::results::{
-    AUC, BEST_EPSILON, CALIBRATION, EPOCHS, MANIFEST, NOISY_LABELS, PAIRED, PENULTIMATE, RUNS,
-    SUMMARY, TRANSITIONS, noisy_labels_file, write_atomic,
+    AUC, BEST_EPSILON, BEST_LOSS, CALIBRATION, EPOCHS, MANIFEST, NOISY_LABELS, PAIRED, PENULTIMATE,
+    RUNS, SUMMARY, TRANSITIONS, noisy_labels_file, write_atomic,
 };
 
 /// A results file that cannot be read: a usage error (exit code 2).
@@ -123,7 +123,7 @@ fn level_key(label_set: Option<&str>, rate: f64) -> String {
 }
 
 /// Run ids by (noise level, seed, ε), the rate and ε formatted as in the CSVs.
-type GridIds = HashMap<(String, u64, String), String>;
+type GridIds = HashMap<(String, u64, Vec<String>), String>;
 
 impl RunIdentity {
     fn of(dir: &Path) -> RunIdentity {
@@ -149,7 +149,7 @@ impl RunIdentity {
                         let key = (
                             level_key(spec.label_set.as_deref(), spec.noise_rate),
                             spec.seed,
-                            format_float(spec.epsilon),
+                            spec.setting().cells(),
                         );
                         (key, spec.run_id)
                     })
@@ -179,7 +179,7 @@ impl RunIdentity {
             Some(set) => format!("label set {set}"),
             None => format!("noise rate {}", run.noise_rate),
         };
-        let settings = format!("{level}, seed {}, ε {}", run.seed, run.epsilon);
+        let settings = format!("{level}, seed {}, {}", run.seed, run.setting().label());
         if &run.noise_model != model {
             return Err(format!(
                 "noise_model `{}` is not the noise model of the configuration in {MANIFEST} \
@@ -190,7 +190,7 @@ impl RunIdentity {
         let key = (
             level_key(run.label_set.as_deref(), run.noise_rate),
             run.seed,
-            format_float(run.epsilon),
+            run.setting().cells(),
         );
         match ids.get(&key) {
             None => Err(format!(
@@ -249,6 +249,8 @@ pub struct Aggregates {
     pub paired: Vec<PairedRow>,
     /// `best_epsilon.csv`.
     pub best: Vec<BestEpsilonRow>,
+    /// `best_loss.csv`.
+    pub losses: Vec<BestLossRow>,
     /// `auc.csv`.
     pub areas: Vec<AucRow>,
     /// The label sets the rates stand for, when the noise was read from a file.
@@ -261,7 +263,9 @@ impl Aggregates {
         let summary = reporter::summarise(runs);
         let paired = reporter::paired_differences(runs);
         let best = reporter::best_epsilons(&summary, &paired);
+        let losses = reporter::best_losses(&summary, &paired, &best);
         Aggregates {
+            losses,
             areas: reporter::areas_under_curves(runs),
             levels: reporter::NoiseLevels::from_runs(runs),
             summary,
@@ -270,11 +274,13 @@ impl Aggregates {
         }
     }
 
-    /// Writes `summary.csv`, `paired.csv`, `best_epsilon.csv` and `auc.csv` into `dir`.
+    /// Writes `summary.csv`, `paired.csv`, `best_epsilon.csv`, `best_loss.csv` and `auc.csv`
+    /// into `dir`.
     pub fn write(&self, dir: &Path) -> Result<()> {
         write_table(dir, SUMMARY, &self.summary)?;
         write_table(dir, PAIRED, &self.paired)?;
         write_table(dir, BEST_EPSILON, &self.best)?;
+        write_table(dir, BEST_LOSS, &self.losses)?;
         write_table(dir, AUC, &self.areas)?;
         Ok(())
     }

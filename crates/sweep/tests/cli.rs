@@ -79,7 +79,10 @@ fn one_and_two_jobs_give_byte_identical_csvs() {
     let paired = fs::read_to_string(one.join("paired.csv")).unwrap();
     assert_eq!(paired.lines().count(), 1 + 2);
     assert!(
-        paired.lines().skip(1).all(|l| l.contains(",0.300000,2,")),
+        paired
+            .lines()
+            .skip(1)
+            .all(|l| l.contains(",ce,0.300000,,,,,,2,")),
         "{paired}"
     );
     for file in REPORT_FILES.iter().chain(&["manifest.json"]) {
@@ -229,7 +232,10 @@ fn report_rebuilds_every_output_from_the_per_run_tables() {
     assert_success(&sweep(&["report", out.to_str().unwrap()]));
     let paired = fs::read_to_string(out.join("paired.csv")).unwrap();
     assert!(
-        paired.lines().skip(1).all(|l| l.contains(",0.300000,1,")),
+        paired
+            .lines()
+            .skip(1)
+            .all(|l| l.contains(",ce,0.300000,,,,,,1,")),
         "{paired}"
     );
 
@@ -322,7 +328,10 @@ fn list_prints_the_grid() {
     let text = String::from_utf8_lossy(&output.stdout);
     assert_eq!(text.lines().count(), 1 + 8);
     assert!(
-        text.lines().nth(4).unwrap().ends_with(",symmetric,0,1,0.3"),
+        text.lines()
+            .nth(4)
+            .unwrap()
+            .ends_with(",symmetric,0,1,ce,0.3,,,,,"),
         "{text}"
     );
 }

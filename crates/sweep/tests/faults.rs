@@ -106,7 +106,11 @@ fn failed_runs_are_recorded_reported_and_retried() {
     // The summary counts the failed run in its group but computes statistics without it.
     let summary = fs::read_to_string(out.join("summary.csv")).unwrap();
     assert!(
-        summary.lines().nth(2).unwrap().contains(",0.300000,2,1,"),
+        summary
+            .lines()
+            .nth(2)
+            .unwrap()
+            .contains(",ce,0.300000,,,,,,2,1,"),
         "{summary}"
     );
 

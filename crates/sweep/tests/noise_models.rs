@@ -215,7 +215,9 @@ fn each_example_noise_model_draws_its_defining_labels_and_audits_them() {
     assert_success(&list);
     let listing = String::from_utf8(list.stdout).unwrap();
     assert!(
-        listing.starts_with("index,run_id,noise_model,label_set,seed,epsilon\n0,"),
+        listing.starts_with(
+            "index,run_id,noise_model,label_set,seed,loss,epsilon,alpha,beta,q,gamma,log_zero\n0,"
+        ),
         "{listing}"
     );
 

@@ -44,7 +44,7 @@ fn sweep_report_refuses_runs_a_sweep_could_not_have_written() {
             "a duplicate row",
             format!("{runs}{last}\n"),
             format!(
-                "{}:10: the run with noise model symmetric, noise rate 0.4, seed 1 and ε 0.3 is \
+                "{}:10: the run with noise model symmetric, noise rate 0.4, seed 1 and ε = 0.3 is \
                  listed again (first on line 9)",
                 runs_path.display()
             ),
@@ -70,7 +70,7 @@ fn sweep_report_refuses_runs_a_sweep_could_not_have_written() {
             with_cell(&runs, 4, column("run_id"), "0123456789abcdef"),
             format!(
                 "{}:4: run_id `0123456789abcdef` does not match its settings (noise rate 0, seed \
-                 1, ε 0): the configuration in manifest.json gives that run the id `",
+                 1, ε = 0 (hard targets)): the configuration in manifest.json gives that run the id `",
                 runs_path.display()
             ),
         ),
@@ -78,7 +78,7 @@ fn sweep_report_refuses_runs_a_sweep_could_not_have_written() {
             "a seed outside the grid",
             with_cell(&runs, 5, column("seed"), "7"),
             format!(
-                "{}:5: run `{}` (noise rate 0, seed 7, ε 0.3) is not in the grid of the \
+                "{}:5: run `{}` (noise rate 0, seed 7, ε = 0.3) is not in the grid of the \
                  configuration in manifest.json",
                 runs_path.display(),
                 runs.lines().nth(4).unwrap().split(',').next().unwrap()

@@ -10,6 +10,7 @@ use super::{
     titled,
 };
 use crate::ReportError;
+use crate::setting::Setting;
 
 /// Width of the row-label column, left of the grid.
 const LEFT: i32 = 130;
@@ -55,8 +56,8 @@ const RAMP: [RGBColor; 11] = [
 pub struct HeatmapCell {
     /// Noise rate (the column).
     pub rate: f64,
-    /// Label smoothing ε (the row).
-    pub epsilon: f64,
+    /// The target setting (the row).
+    pub setting: Setting,
     /// Mean over seeds.
     pub mean: f64,
     /// Lower end of the 95% interval, if known.
@@ -75,7 +76,7 @@ impl HeatmapCell {
     }
 }
 
-/// A grid of differences: columns are noise rates, rows are ε values, colour is the mean on a
+/// A grid of differences: columns are noise rates, rows are target settings, colour is the mean on a
 /// diverging scale symmetric around zero (blue below, red above).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GainHeatmap {
@@ -88,13 +89,15 @@ pub struct GainHeatmap {
     /// Column values, left to right.
     pub rates: Vec<f64>,
     /// Row values, top to bottom.
-    pub epsilons: Vec<f64>,
-    /// The cells; a (rate, ε) without a cell is drawn blank, a cell off the grid is ignored.
+    pub settings: Vec<Setting>,
+    /// The cells; a (rate, setting) without a cell is drawn blank, a cell off the grid is ignored.
     pub cells: Vec<HeatmapCell>,
 }
 
 /// Pixel geometry of a heatmap, shared by drawing and tests.
 struct Layout {
+    /// Width of the row-label margin: [`LEFT`], or more for long setting labels.
+    left: i32,
     width: i32,
     column_width: i32,
     rows: i32,
@@ -103,11 +106,20 @@ struct Layout {
 impl Layout {
     fn of(heatmap: &GainHeatmap) -> Self {
         let columns = heatmap.rates.len().max(1) as i32;
-        let width = MIN_WIDTH.max(LEFT + RIGHT + MIN_COLUMN_WIDTH * columns);
+        // About 9 pixels a character at the labels' 17 px, and the gap before the grid.
+        let longest = heatmap
+            .settings
+            .iter()
+            .map(|s| s.label().chars().count())
+            .max()
+            .unwrap_or(0) as i32;
+        let left = LEFT.max(9 * longest + 24);
+        let width = MIN_WIDTH.max(left + RIGHT + MIN_COLUMN_WIDTH * columns);
         Layout {
+            left,
             width,
-            column_width: (width - LEFT - RIGHT) / columns,
-            rows: heatmap.epsilons.len().max(1) as i32,
+            column_width: (width - left - RIGHT) / columns,
+            rows: heatmap.settings.len().max(1) as i32,
         }
     }
 
@@ -121,7 +133,7 @@ impl Layout {
     /// Top-left and bottom-right pixels of a cell, inset by one pixel so that cells are parted
     /// by thin white lines.
     fn cell(&self, row: usize, column: usize) -> ((i32, i32), (i32, i32)) {
-        let x = LEFT + self.column_width * column as i32;
+        let x = self.left + self.column_width * column as i32;
         let y = TOP + ROW_HEIGHT * row as i32;
         (
             (x + 1, y + 1),
@@ -134,7 +146,7 @@ impl Layout {
     }
 
     fn grid_centre(&self, columns: usize) -> i32 {
-        LEFT + self.column_width * columns.max(1) as i32 / 2
+        self.left + self.column_width * columns.max(1) as i32 / 2
     }
 }
 
@@ -178,11 +190,11 @@ impl GainHeatmap {
         Layout::of(self).size()
     }
 
-    /// The cell at (`rate`, `epsilon`), if any; the first wins if the caller gave several.
-    fn cell(&self, rate: f64, epsilon: f64) -> Option<&HeatmapCell> {
+    /// The cell at (`rate`, `setting`), if any; the first wins if the caller gave several.
+    fn cell(&self, rate: f64, setting: &Setting) -> Option<&HeatmapCell> {
         self.cells
             .iter()
-            .find(|c| same(c.rate, rate) && same(c.epsilon, epsilon))
+            .find(|c| same(c.rate, rate) && c.setting == *setting)
     }
 
     /// Half the colour scale's range: the largest |mean| on the grid, at least [`MIN_SCALE`].
@@ -192,7 +204,7 @@ impl GainHeatmap {
             .filter(|c| {
                 c.mean.is_finite()
                     && self.rates.iter().any(|&r| same(r, c.rate))
-                    && self.epsilons.iter().any(|&e| same(e, c.epsilon))
+                    && self.settings.contains(&c.setting)
             })
             .map(|c| c.mean.abs())
             .fold(MIN_SCALE, f64::max)
@@ -203,22 +215,22 @@ impl GainHeatmap {
         root: &DrawingArea<DB, Shift>,
     ) -> Result<(), ReportError> {
         let body = titled(root, &self.title)?;
-        if self.rates.is_empty() || self.epsilons.is_empty() {
+        if self.rates.is_empty() || self.settings.is_empty() {
             return draw_note(&body, "no data");
         }
         let layout = Layout::of(self);
         let scale = self.scale();
-        for (row, &epsilon) in self.epsilons.iter().enumerate() {
+        for (row, setting) in self.settings.iter().enumerate() {
             let (_, (_, y1)) = layout.cell(row, 0);
             root.draw_text(
-                &format!("ε = {}", short_number(epsilon)),
+                &setting.label(),
                 &text_style(17.0, BLACK, (HPos::Right, VPos::Center)),
-                (LEFT - 12, y1 - ROW_HEIGHT / 2),
+                (layout.left - 12, y1 - ROW_HEIGHT / 2),
             )
             .map_err(chart_error)?;
             for (column, &rate) in self.rates.iter().enumerate() {
                 let rect = layout.cell(row, column);
-                match self.cell(rate, epsilon) {
+                match self.cell(rate, setting) {
                     Some(cell) if cell.mean.is_finite() => draw_cell(root, rect, cell, scale)?,
                     _ => draw_missing(root, rect)?,
                 }
@@ -408,7 +420,7 @@ mod tests {
     fn cell(rate: f64, epsilon: f64, mean: f64, interval: Option<(f64, f64)>) -> HeatmapCell {
         HeatmapCell {
             rate,
-            epsilon,
+            setting: Setting::smoothing(epsilon),
             mean,
             low: interval.map(|i| i.0),
             high: interval.map(|i| i.1),
@@ -421,7 +433,7 @@ mod tests {
             value_label: "accuracy difference (ε − hard targets)".into(),
             rate_label: "nominal noise rate".into(),
             rates: vec![0.0, 0.2, 0.4, 0.6],
-            epsilons: vec![0.05, 0.1, 0.2],
+            settings: [0.05, 0.1, 0.2].map(Setting::smoothing).to_vec(),
             cells: vec![
                 cell(0.0, 0.05, -0.012, Some((-0.031, 0.007))),
                 cell(0.2, 0.05, 0.031, Some((0.012, 0.050))),
@@ -433,7 +445,7 @@ mod tests {
                 cell(0.6, 0.1, 0.219, Some((0.185, 0.254))),
                 cell(0.0, 0.2, -0.021, Some((-0.035, -0.007))),
                 cell(0.2, 0.2, 0.080, Some((0.060, 0.100))),
-                cell(0.4, 0.2 + 1e-12, 0.170, Some((0.150, 0.190))),
+                cell(0.4, 0.2, 0.170, Some((0.150, 0.190))),
                 // (0.6, 0.2) is missing; this cell is off the grid and must be ignored.
                 cell(0.9, 0.2, 5.0, Some((4.0, 6.0))),
             ],
@@ -501,7 +513,7 @@ mod tests {
             value_label: "gain".into(),
             rate_label: "nominal noise rate".into(),
             rates: vec![0.4],
-            epsilons: vec![0.1],
+            settings: vec![Setting::smoothing(0.1)],
             cells: vec![cell(0.4, 0.1, 0.2, interval)],
         };
         let chart = Chart::Heatmap(heatmap.clone());
@@ -563,7 +575,7 @@ mod tests {
             value_label: "gain".into(),
             rate_label: "nominal noise rate".into(),
             rates: Vec::new(),
-            epsilons: Vec::new(),
+            settings: Vec::new(),
             cells: Vec::new(),
         });
         render_checked(&empty, WITHOUT_DATA, 3);

@@ -1,14 +1,11 @@
-//! Line charts: one line per ε with 95% bands, in one or more panels side by side.
+//! Line charts: one line per target setting with 95% bands, in one or more panels side by side.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{
-    FAMILY, chart_error, draw_note, epsilon_colour, epsilon_label, epsilon_rank, short_number,
-    titled,
-};
+use super::{FAMILY, chart_error, draw_note, setting_colour, short_number, titled};
 use crate::ReportError;
-use crate::stats::sorted_unique;
+use crate::setting::{SettingStyle, sorted_settings};
 use crate::summary::SummaryRow;
 
 /// Size of one panel in pixels.
@@ -35,10 +32,9 @@ pub struct ChartPoint {
 pub struct ChartSeries {
     /// Legend text.
     pub label: String,
-    /// Hard targets (ε = 0): drawn black, thick and dashed, with square markers.
-    pub hard: bool,
-    /// Colour index for soft targets (rank of ε among the positive values); ignored when `hard`.
-    pub colour_index: usize,
+    /// How the line is drawn: hard targets black, thick and dashed, with square markers; label
+    /// smoothing in the first palette with circles; robust losses in the second with triangles.
+    pub style: SettingStyle,
     /// Points in increasing x.
     pub points: Vec<ChartPoint>,
 }
@@ -68,10 +64,9 @@ pub struct LineChart {
     pub panels: Vec<LinePanel>,
 }
 
-/// The colour of a series: black for hard targets, else the palette entry (see
-/// [`epsilon_colour`](super::epsilon_colour)).
+/// The colour of a series (see [`setting_colour`](super::setting_colour)).
 pub fn series_colour(series: &ChartSeries) -> RGBColor {
-    epsilon_colour(series.hard, series.colour_index)
+    setting_colour(series.style)
 }
 
 /// The vertical range that shows every mean and interval end of `series`, padded by 5% (at least
@@ -98,15 +93,15 @@ pub fn auto_y_range<'a>(series: impl IntoIterator<Item = &'a ChartSeries>) -> (f
     }
 }
 
-/// One series per ε of `summary` for the summary metric `metric` against the noise rate: the mean
-/// over seeds with its 95% interval, hard targets marked, ε ≠ 0 coloured by rank.
+/// One series per setting of `summary` for the summary metric `metric` against the noise rate:
+/// the mean over seeds with its 95% interval, styled by setting ([`Setting::style`](crate::Setting::style)).
 pub fn metric_vs_noise_series(summary: &[SummaryRow], metric: &str) -> Vec<ChartSeries> {
-    let epsilons = sorted_unique(summary.iter().map(|row| row.epsilon));
-    epsilons
+    let settings = sorted_settings(summary.iter().map(|row| row.setting));
+    settings
         .iter()
-        .map(|&epsilon| {
+        .map(|&setting| {
             let mut rows: Vec<&SummaryRow> =
-                summary.iter().filter(|r| r.epsilon == epsilon).collect();
+                summary.iter().filter(|r| r.setting == setting).collect();
             rows.sort_by(|a, b| a.noise_rate.total_cmp(&b.noise_rate));
             let points = rows
                 .iter()
@@ -120,9 +115,8 @@ pub fn metric_vs_noise_series(summary: &[SummaryRow], metric: &str) -> Vec<Chart
                 })
                 .collect();
             ChartSeries {
-                label: epsilon_label(epsilon),
-                hard: epsilon == 0.0,
-                colour_index: epsilon_rank(&epsilons, epsilon),
+                label: setting.label(),
+                style: setting.style(&settings),
                 points,
             }
         })
@@ -130,7 +124,7 @@ pub fn metric_vs_noise_series(summary: &[SummaryRow], metric: &str) -> Vec<Chart
 }
 
 /// The accuracy-versus-noise chart of a summary: clean test accuracy (mean over seeds, 95% band)
-/// against the noise rate, one line per ε, after the last epoch and at the best epoch, both panels
+/// against the noise rate, one line per setting, after the last epoch and at the best epoch, both panels
 /// on one vertical range so that they can be compared by eye.
 pub fn accuracy_vs_noise_chart(summary: &[SummaryRow], title: &str, x_label: &str) -> LineChart {
     let last = metric_vs_noise_series(summary, "test_accuracy");
@@ -254,7 +248,7 @@ fn draw_panel<DB: DrawingBackend>(
             .filter_map(|p| p.low.map(|l| (p.x, l)));
         let outline: Vec<(f64, f64)> = upper.chain(lower).collect();
         if outline.len() >= 3 {
-            let opacity = if series.hard { 0.12 } else { 0.18 };
+            let opacity = if series.style.is_hard() { 0.12 } else { 0.18 };
             context
                 .draw_series(std::iter::once(Polygon::new(
                     outline,
@@ -266,9 +260,10 @@ fn draw_panel<DB: DrawingBackend>(
     for series in &drawn {
         let colour = series_colour(series);
         let line: Vec<(f64, f64)> = series.points.iter().map(|p| (p.x, p.y)).collect();
-        let width = if series.hard { 3 } else { 2 };
+        let hard = series.style.is_hard();
+        let robust = matches!(series.style, SettingStyle::Robust(_));
+        let width = if hard { 3 } else { 2 };
         let style = colour.stroke_width(width);
-        let hard = series.hard;
         let marked = line.len() <= MAX_MARKED_POINTS;
         let result = if hard {
             context.draw_series(DashedLineSeries::new(line.clone(), 12, 6, style))
@@ -288,6 +283,11 @@ fn draw_panel<DB: DrawingBackend>(
             (true, false) => annotation.legend(move |(x, y)| {
                 EmptyElement::at((x, y)) + dash(0, 6) + dash(9, 15) + dash(18, 24)
             }),
+            (false, true) if robust => annotation.legend(move |(x, y)| {
+                EmptyElement::at((x, y))
+                    + dash(0, 24)
+                    + TriangleMarker::new((12, 0), 6, colour.filled())
+            }),
             (false, true) => annotation.legend(move |(x, y)| {
                 EmptyElement::at((x, y)) + dash(0, 24) + Circle::new((12, 0), 4, colour.filled())
             }),
@@ -303,6 +303,13 @@ fn draw_panel<DB: DrawingBackend>(
                 .draw_series(line.iter().map(|&p| {
                     EmptyElement::at(p) + Rectangle::new([(-5, -5), (5, 5)], colour.filled())
                 }))
+                .map_err(chart_error)?;
+        } else if robust {
+            context
+                .draw_series(
+                    line.iter()
+                        .map(|&p| TriangleMarker::new(p, 6, colour.filled())),
+                )
                 .map_err(chart_error)?;
         } else {
             context
@@ -393,7 +400,7 @@ mod tests {
         SummaryRow {
             noise_model: "symmetric".into(),
             noise_rate: rate,
-            epsilon,
+            setting: crate::Setting::smoothing(epsilon),
             n_runs: last.len(),
             n_finished: last.len(),
             metrics,
@@ -415,8 +422,11 @@ mod tests {
     fn series(label: &str, hard: bool, colour_index: usize, points: &[(f64, f64)]) -> ChartSeries {
         ChartSeries {
             label: label.into(),
-            hard,
-            colour_index,
+            style: if hard {
+                crate::SettingStyle::Hard
+            } else {
+                crate::SettingStyle::Smoothing(colour_index)
+            },
             points: points
                 .iter()
                 .map(|&(x, y)| ChartPoint {
@@ -445,7 +455,7 @@ mod tests {
         assert_eq!(chart.panels.len(), 2);
         let last = &chart.panels[0];
         assert_eq!(last.series.len(), 2);
-        assert!(last.series[0].hard);
+        assert!(last.series[0].style.is_hard());
         assert_eq!(last.series[1].label, "ε = 0.2");
         assert_eq!(last.series[1].points.len(), 3);
         assert!((last.series[1].points[1].y - 0.8633333333).abs() < 1e-9);

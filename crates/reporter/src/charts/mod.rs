@@ -20,6 +20,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
 use crate::ReportError;
+use crate::setting::SettingStyle;
 
 pub use heatmap::{GainHeatmap, HeatmapCell};
 pub use lines::{
@@ -43,6 +44,18 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(140, 86, 75),
     RGBColor(227, 119, 194),
     RGBColor(23, 190, 207),
+];
+/// Colours of the robust losses: darker and warmer than [`PALETTE`], so that they are told apart
+/// from the ε lines at a glance (and drawn with triangles, not circles).
+const ROBUST_PALETTE: [RGBColor; 8] = [
+    RGBColor(128, 0, 0),
+    RGBColor(47, 79, 79),
+    RGBColor(75, 0, 130),
+    RGBColor(184, 134, 11),
+    RGBColor(0, 128, 128),
+    RGBColor(139, 69, 19),
+    RGBColor(199, 21, 133),
+    RGBColor(128, 128, 0),
 ];
 /// Text colour of notes, missing values and muted annotations: readable, but clearly secondary.
 const NOTE_GREY: RGBColor = RGBColor(105, 105, 105);
@@ -157,32 +170,14 @@ impl From<ProjectionChart> for Chart {
     }
 }
 
-/// The colour of a label-smoothing ε in every chart: black for hard targets (ε = 0), else the
-/// palette entry of `colour_index`, the rank of ε among the positive values (see [`epsilon_rank`]).
-pub fn epsilon_colour(hard: bool, colour_index: usize) -> RGBColor {
-    if hard {
-        BLACK
-    } else {
-        PALETTE[colour_index % PALETTE.len()]
-    }
-}
-
-/// The colour index of `epsilon`: its rank among the distinct non-zero values of `epsilons`
-/// (0 for the smallest), so that the same ε set gives the same colours in every chart. Hard targets
-/// (ε = 0) get 0, which [`epsilon_colour`] ignores for them.
-pub fn epsilon_rank(epsilons: &[f64], epsilon: f64) -> usize {
-    crate::stats::sorted_unique(epsilons.iter().copied().filter(|&e| e != 0.0))
-        .iter()
-        .position(|&e| e == epsilon)
-        .unwrap_or(0)
-}
-
-/// The legend text of `epsilon`: `ε = 0 (hard targets)` or `ε = 0.1`.
-pub fn epsilon_label(epsilon: f64) -> String {
-    if epsilon == 0.0 {
-        "ε = 0 (hard targets)".to_string()
-    } else {
-        format!("ε = {}", short_number(epsilon))
+/// The colour of a setting in every chart: black for hard targets (ε = 0), the first palette
+/// for label smoothing and the second for the robust losses, each by the setting's rank within
+/// its family (see [`Setting::style`](crate::Setting::style)).
+pub fn setting_colour(style: SettingStyle) -> RGBColor {
+    match style {
+        SettingStyle::Hard => BLACK,
+        SettingStyle::Smoothing(rank) => PALETTE[rank % PALETTE.len()],
+        SettingStyle::Robust(rank) => ROBUST_PALETTE[rank % ROBUST_PALETTE.len()],
     }
 }
 
@@ -667,19 +662,21 @@ mod tests {
     }
 
     #[test]
-    fn epsilon_colours_are_black_for_hard_targets_and_ranked_otherwise() {
-        assert_eq!(epsilon_colour(true, 3), BLACK);
-        assert_eq!(epsilon_colour(false, 0), PALETTE[0]);
-        assert_eq!(epsilon_colour(false, PALETTE.len() + 1), PALETTE[1]);
-        let epsilons = [0.0, 0.2, 0.05, 0.1, 0.2];
-        assert_eq!(epsilon_rank(&epsilons, 0.05), 0);
-        assert_eq!(epsilon_rank(&epsilons, 0.2), 2);
+    fn setting_colours_are_black_for_hard_targets_and_ranked_per_family() {
+        assert_eq!(setting_colour(SettingStyle::Hard), BLACK);
+        assert_eq!(setting_colour(SettingStyle::Smoothing(0)), PALETTE[0]);
+        assert_eq!(
+            setting_colour(SettingStyle::Smoothing(PALETTE.len() + 1)),
+            PALETTE[1]
+        );
+        assert_eq!(setting_colour(SettingStyle::Robust(0)), ROBUST_PALETTE[0]);
+        for colour in ROBUST_PALETTE {
+            assert!(!PALETTE.contains(&colour));
+        }
     }
 
     #[test]
     fn labels_are_short_and_use_the_minus_sign() {
-        assert_eq!(epsilon_label(0.0), "ε = 0 (hard targets)");
-        assert_eq!(epsilon_label(0.1), "ε = 0.1");
         assert_eq!(short_number(0.1 + 0.2), "0.3");
         assert_eq!(short_number(-0.25), "−0.25");
         assert_eq!(short_number(-0.00001), "0");

@@ -6,7 +6,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::{
-    FAMILY, Swatch, chart_error, draw_grid_chart, draw_note, epsilon_colour, grid_chart_size,
+    FAMILY, Swatch, chart_error, draw_grid_chart, draw_note, grid_chart_size, setting_colour,
     short_number, text_style,
 };
 use crate::ReportError;
@@ -48,10 +48,8 @@ pub struct ProjectionPoint {
 pub struct ProjectionPanel {
     /// Caption above the panel.
     pub title: String,
-    /// Hard targets (ε = 0); see [`epsilon_colour`](super::epsilon_colour).
-    pub hard: bool,
-    /// Colour index for soft targets; ignored when `hard`.
-    pub colour_index: usize,
+    /// How the panel is coloured (see [`setting_colour`](super::setting_colour)).
+    pub style: crate::SettingStyle,
     /// The points.
     pub points: Vec<ProjectionPoint>,
 }
@@ -140,7 +138,7 @@ fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     panel: &ProjectionPanel,
 ) -> Result<(), ReportError> {
-    let colour = epsilon_colour(panel.hard, panel.colour_index);
+    let colour = setting_colour(panel.style);
     let ((x_low, x_high), (y_low, y_high)) = ranges(&panel.points);
     let mut builder = ChartBuilder::on(area);
     if !panel.title.is_empty() {
@@ -229,8 +227,11 @@ mod tests {
     fn panel(title: &str, hard: bool, colour_index: usize, spread: f64) -> ProjectionPanel {
         ProjectionPanel {
             title: title.into(),
-            hard,
-            colour_index,
+            style: if hard {
+                crate::SettingStyle::Hard
+            } else {
+                crate::SettingStyle::Smoothing(colour_index)
+            },
             points: points(spread),
         }
     }

@@ -6,8 +6,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::{
-    FAMILY, Swatch, chart_error, draw_grid_chart, draw_note, epsilon_colour, fit_line,
-    grid_chart_size, hatch, short_number, text_style,
+    FAMILY, Swatch, chart_error, draw_grid_chart, draw_note, fit_line, grid_chart_size, hatch,
+    setting_colour, short_number, text_style,
 };
 use crate::ReportError;
 
@@ -46,10 +46,8 @@ pub struct ReliabilityBin {
 pub struct ReliabilityPanel {
     /// Caption above the panel (for example the setting and its ECE).
     pub title: String,
-    /// Hard targets (ε = 0); see [`epsilon_colour`](super::epsilon_colour).
-    pub hard: bool,
-    /// Colour index for soft targets; ignored when `hard`.
-    pub colour_index: usize,
+    /// How the panel is coloured (see [`setting_colour`](super::setting_colour)).
+    pub style: crate::SettingStyle,
     /// The bins, in any order; empty bins are skipped.
     pub bins: Vec<ReliabilityBin>,
 }
@@ -110,7 +108,7 @@ fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     panel: &ReliabilityPanel,
 ) -> Result<(), ReportError> {
-    let colour = epsilon_colour(panel.hard, panel.colour_index);
+    let colour = setting_colour(panel.style);
     let mut builder = ChartBuilder::on(area);
     if !panel.title.is_empty() {
         // Shrunk (and at worst shortened) to the panel's width, less a margin on each side.
@@ -232,8 +230,11 @@ mod tests {
     fn panel(title: &str, hard: bool, colour_index: usize, slope: f64) -> ReliabilityPanel {
         ReliabilityPanel {
             title: title.into(),
-            hard,
-            colour_index,
+            style: if hard {
+                crate::SettingStyle::Hard
+            } else {
+                crate::SettingStyle::Smoothing(colour_index)
+            },
             bins: bins(3, slope),
         }
     }

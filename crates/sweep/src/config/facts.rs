@@ -1,6 +1,6 @@
 //! The checks that need the data: made once they are read, before anything is trained.
 
-use super::schema::{DataSource, ExperimentConfig, ModelKindName, NoiseModelName};
+use super::schema::{DataSource, ExperimentConfig, LossConfig, ModelKindName, NoiseModelName};
 use super::validate::MIN_CNN_SIDE;
 use super::{ConfigError, ConfigProblem};
 
@@ -138,6 +138,15 @@ impl ExperimentConfig {
                 );
             }
         }
+        for (index, entry) in self.targets.losses.iter().enumerate() {
+            // Forward correction's matrix is the noise's, of the data's size by construction.
+            if matches!(entry, LossConfig::Forward {}) {
+                continue;
+            }
+            if let Err(message) = entry.loss().check_classes(facts.n_classes) {
+                problem(&format!("targets.losses[{index}]"), message);
+            }
+        }
         if !problems.is_empty() {
             return Err(self.located(problems));
         }
@@ -196,6 +205,26 @@ impl ExperimentConfig {
                 found.push((
                     format!("targets.epsilons[{index}]"),
                     "ε = 1 makes every target the uniform distribution 1/K whatever the label, so these runs' targets carry no label information".into(),
+                ));
+            }
+        }
+        let has_hard = self.targets.epsilons.contains(&0.0);
+        if !self.targets.losses.is_empty() && !has_hard {
+            found.push((
+                "targets.epsilons".to_string(),
+                "has no 0, so the losses of targets.losses have no hard-target run to be paired with: add 0 to compare them with hard targets".into(),
+            ));
+        }
+        for (index, entry) in self.targets.losses.iter().enumerate() {
+            if let LossConfig::Ce { epsilon, .. } = entry
+                && *epsilon < 0.0
+                && warmup == 0
+            {
+                found.push((
+                    format!("targets.losses[{index}]"),
+                    format!(
+                        "ε = {epsilon} < 0 (negative smoothing) without training.warmup_epochs trains against targets above 1 on the label from the first step"
+                    ),
                 ));
             }
         }

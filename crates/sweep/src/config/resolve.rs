@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use super::schema::{
-    Cifar100LabelsName, ClassRef, DataSource, ExperimentConfig, ModelKindName, NoiseModelName,
-    OptimizerName, PresetName, ScheduleName,
+    Cifar100LabelsName, ClassRef, DataSource, ExperimentConfig, LossConfig, ModelKindName,
+    NoiseModelName, OptimizerName, PresetName, ScheduleName,
 };
 use super::{ConfigError, DataFacts};
 use crate::hashing::derive_seed;
@@ -45,6 +45,9 @@ pub struct Experiment {
     pub noise: NoiseSettings,
     /// The label-smoothing values compared, in file order.
     pub epsilons: Vec<f64>,
+    /// The other target settings (`targets.losses`), in file order, every parameter filled in.
+    /// Forward correction's matrix is empty here: each run fills in its noise's.
+    pub losses: Vec<trainer::Loss>,
     /// The model, as the trainer builds it.
     pub model: trainer::ModelKind,
     /// The optimiser and the training loop.
@@ -270,6 +273,31 @@ pub struct TrainingSettings {
 }
 
 impl Experiment {
+    /// The target axis counted: `3 ε`, or with `targets.losses` `10 target settings (4 ε, 6
+    /// losses built for label noise)`, where the ε count includes the other smoothing
+    /// convention's.
+    pub fn targets_counted(&self) -> String {
+        if self.losses.is_empty() {
+            return format!("{} ε", self.epsilons.len());
+        }
+        let smoothing = self
+            .losses
+            .iter()
+            .filter(|loss| matches!(loss, trainer::Loss::LabelSmoothing(_)))
+            .count();
+        let robust = self.losses.len() - smoothing;
+        format!(
+            "{} ({} ε, {} built for label noise)",
+            reporter::counted(self.epsilons.len() + self.losses.len(), "target setting"),
+            self.epsilons.len() + smoothing,
+            if robust == 1 {
+                "1 loss".to_string()
+            } else {
+                format!("{robust} losses")
+            }
+        )
+    }
+
     /// The configuration as its file wrote it: run ids and `config_hash` hash it.
     pub fn written(&self) -> &ExperimentConfig {
         &self.written
@@ -663,6 +691,17 @@ impl ExperimentConfig {
             },
         };
         let noise = self.noise_settings(&mut config, &mut filled)?;
+        for (index, entry) in config.targets.losses.iter_mut().enumerate() {
+            for (name, slot, default) in entry.optional_parameters() {
+                fill(
+                    slot,
+                    default,
+                    &format!("targets.losses[{index}].{name}"),
+                    &mut filled,
+                );
+            }
+        }
+        let losses = config.targets.losses.iter().map(LossConfig::loss).collect();
         config.filled_defaults = filled;
         Ok(Experiment {
             name: config.name.clone(),
@@ -671,6 +710,7 @@ impl ExperimentConfig {
             data: data_settings,
             noise,
             epsilons: config.targets.epsilons.clone(),
+            losses,
             model,
             training,
             written,
@@ -849,6 +889,21 @@ impl ExperimentConfig {
                 "training.nesterov" => training.nesterov = None,
                 "training.beta1" => training.beta1 = None,
                 "training.beta2" => training.beta2 = None,
+                loss if loss.starts_with("targets.losses[") => {
+                    let unset = loss
+                        .strip_prefix("targets.losses[")
+                        .and_then(|rest| rest.split_once("]."))
+                        .and_then(|(index, name)| Some((index.parse::<usize>().ok()?, name)));
+                    if let Some((index, name)) = unset
+                        && let Some(entry) = config.targets.losses.get_mut(index)
+                    {
+                        for (key, slot, _) in entry.optional_parameters() {
+                            if key == name {
+                                *slot = None;
+                            }
+                        }
+                    }
+                }
                 // Written by a later version: nothing this one fills in.
                 _ => {}
             }

@@ -396,6 +396,166 @@ pub struct TargetsConfig {
     /// Label-smoothing ε values, each in [−8, 1] (ε < 0 is negative smoothing), no duplicates;
     /// include 0 for the hard-target baseline.
     pub epsilons: Vec<f64>,
+    /// The other target settings, each a loss with its parameters (those left out take their
+    /// literature defaults), every one paired with hard targets like an ε. Left out of the
+    /// serialized form when empty, so configurations without it hash as before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub losses: Vec<LossConfig>,
+}
+
+/// One entry of `targets.losses`: `{ loss = "gce", q = 0.7 }`. Each loss takes only its own
+/// parameters (docs/DEFINITIONS.md#losses).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    tag = "loss",
+    rename_all = "kebab-case",
+    deny_unknown_fields,
+    expecting = "a table naming a loss and its parameters, such as { loss = \"gce\", q = 0.7 }"
+)]
+pub enum LossConfig {
+    /// Cross-entropy with label smoothing in a convention that must be named: `uniform` is what
+    /// `targets.epsilons` runs, so only `off-classes` (1 − ε on the label, ε/(K − 1) on each
+    /// other class) is accepted here.
+    Ce {
+        /// ε, required.
+        epsilon: f64,
+        /// The smoothing convention, required.
+        convention: ConventionName,
+    },
+    /// Soft bootstrapping (Reed et al. 2015): target β·e_y + (1 − β)·p.
+    BootstrapSoft {
+        /// β in [0, 1], default 0.95.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        beta: Option<f64>,
+    },
+    /// Hard bootstrapping (Reed et al. 2015): target β·e_y + (1 − β)·e_argmax p.
+    BootstrapHard {
+        /// β in [0, 1], default 0.8.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        beta: Option<f64>,
+    },
+    /// Generalised cross-entropy (Zhang & Sabuncu 2018): (1 − p_y^q)/q.
+    Gce {
+        /// q in (0, 1], default 0.7.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        q: Option<f64>,
+    },
+    /// Symmetric cross-entropy (Wang et al. 2019): α·CE + β·RCE with log 0 clipped to A.
+    Sce {
+        /// α ≥ 0, default 0.1.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        alpha: Option<f64>,
+        /// β ≥ 0, default 1.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        beta: Option<f64>,
+        /// A < 0, default −4.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        log_zero: Option<f64>,
+    },
+    /// Focal loss (Lin et al. 2017): −(1 − p_y)^γ·log p_y.
+    Focal {
+        /// γ ≥ 0, default 2.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gamma: Option<f64>,
+    },
+    /// Forward correction (Patrini et al. 2017) with the transition matrix of the injected noise.
+    Forward {},
+}
+
+/// The smoothing convention of a `ce` entry of `targets.losses`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConventionName {
+    /// (1 − ε)·e_y + ε/K: the convention of `targets.epsilons`.
+    Uniform,
+    /// 1 − ε on the label, ε/(K − 1) on each other class.
+    OffClasses,
+}
+
+impl LossConfig {
+    /// The loss's name as the `loss` key writes it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LossConfig::Ce { .. } => "ce",
+            LossConfig::BootstrapSoft { .. } => "bootstrap-soft",
+            LossConfig::BootstrapHard { .. } => "bootstrap-hard",
+            LossConfig::Gce { .. } => "gce",
+            LossConfig::Sce { .. } => "sce",
+            LossConfig::Focal { .. } => "focal",
+            LossConfig::Forward {} => "forward",
+        }
+    }
+
+    /// The optional parameters of the entry by key, for filling in and undoing defaults: each
+    /// key, its slot and its default.
+    pub fn optional_parameters(&mut self) -> Vec<(&'static str, &mut Option<f64>, f64)> {
+        use trainer::{BootstrapHard, BootstrapSoft, Focal, Gce, Sce};
+        match self {
+            LossConfig::Ce { .. } | LossConfig::Forward {} => Vec::new(),
+            LossConfig::BootstrapSoft { beta } => {
+                vec![("beta", beta, BootstrapSoft::default().beta)]
+            }
+            LossConfig::BootstrapHard { beta } => {
+                vec![("beta", beta, BootstrapHard::default().beta)]
+            }
+            LossConfig::Gce { q } => vec![("q", q, Gce::default().q)],
+            LossConfig::Sce {
+                alpha,
+                beta,
+                log_zero,
+            } => {
+                let standard = Sce::default();
+                vec![
+                    ("alpha", alpha, standard.alpha),
+                    ("beta", beta, standard.beta),
+                    ("log_zero", log_zero, standard.log_zero),
+                ]
+            }
+            LossConfig::Focal { gamma } => vec![("gamma", gamma, Focal::default().gamma)],
+        }
+    }
+
+    /// The loss the trainer minimises, parameters left out at their defaults. Forward
+    /// correction gets an empty matrix: a run fills in the transition matrix of its noise.
+    pub fn loss(&self) -> trainer::Loss {
+        use trainer::{BootstrapHard, BootstrapSoft, Focal, Gce, LabelSmoothing, Loss, Sce};
+        match *self {
+            LossConfig::Ce {
+                epsilon,
+                convention,
+            } => Loss::LabelSmoothing(match convention {
+                ConventionName::Uniform => LabelSmoothing::uniform(epsilon),
+                ConventionName::OffClasses => LabelSmoothing::off_classes(epsilon),
+            }),
+            LossConfig::BootstrapSoft { beta } => Loss::BootstrapSoft(BootstrapSoft {
+                beta: beta.unwrap_or(BootstrapSoft::default().beta),
+            }),
+            LossConfig::BootstrapHard { beta } => Loss::BootstrapHard(BootstrapHard {
+                beta: beta.unwrap_or(BootstrapHard::default().beta),
+            }),
+            LossConfig::Gce { q } => Loss::Gce(Gce {
+                q: q.unwrap_or(Gce::default().q),
+            }),
+            LossConfig::Sce {
+                alpha,
+                beta,
+                log_zero,
+            } => {
+                let standard = Sce::default();
+                Loss::Sce(Sce {
+                    alpha: alpha.unwrap_or(standard.alpha),
+                    beta: beta.unwrap_or(standard.beta),
+                    log_zero: log_zero.unwrap_or(standard.log_zero),
+                })
+            }
+            LossConfig::Focal { gamma } => Loss::Focal(Focal {
+                gamma: gamma.unwrap_or(Focal::default().gamma),
+            }),
+            LossConfig::Forward {} => {
+                Loss::ForwardCorrection(trainer::ForwardCorrection::new(Vec::new()))
+            }
+        }
+    }
 }
 
 /// The model.

@@ -1108,3 +1108,111 @@ fn negative_smoothing_takes_a_warm_up_and_is_warned_about_without_one() {
             .is_none()
     );
 }
+
+#[test]
+fn losses_resolve_with_their_defaults_and_keep_the_ids_of_their_file() {
+    let text = GOOD.replace(
+        "epsilons = [0.0, 0.1]",
+        "epsilons = [0.0, 0.1]\nlosses = [\n    { loss = \"gce\" },\n    { loss = \"sce\", beta = 0.5 },\n    { loss = \"ce\", epsilon = 0.2, convention = \"off-classes\" },\n    { loss = \"forward\" },\n]",
+    );
+    let config = parse(&text, "x.toml").unwrap();
+    let experiment = config.resolve().unwrap();
+    let names: Vec<&str> = experiment.losses.iter().map(trainer::Loss::name).collect();
+    assert_eq!(names, ["gce", "sce", "ce-off-classes", "forward"]);
+    assert_eq!(experiment.losses[0].parameters(), [("q", 0.7)]);
+    assert_eq!(
+        experiment.losses[1].parameters(),
+        [("alpha", 0.1), ("beta", 0.5), ("log_zero", -4.0)]
+    );
+    assert_eq!(
+        experiment.targets_counted(),
+        "6 target settings (3 ε, 3 losses built for label noise)"
+    );
+    // The manifest records every default and names it; the ids are those of the file.
+    let resolved = experiment.resolved();
+    for key in [
+        "targets.losses[0].q",
+        "targets.losses[1].alpha",
+        "targets.losses[1].log_zero",
+    ] {
+        assert!(resolved.filled_defaults.contains(&key.to_string()), "{key}");
+    }
+    assert!(
+        !resolved
+            .filled_defaults
+            .contains(&"targets.losses[1].beta".to_string())
+    );
+    assert_eq!(resolved.as_written(), *experiment.written());
+    let runs = crate::grid::expand(&experiment);
+    assert_eq!(runs, crate::grid::expand(&resolved.resolve().unwrap()));
+    assert_eq!(runs.len(), 2 * 2 * 6);
+    // The ε runs keep the ids of the grid without losses; each loss has its own.
+    let without = crate::grid::expand(&parse(GOOD, "x.toml").unwrap().resolve().unwrap());
+    for spec in &without {
+        assert!(runs.iter().any(|r| r.run_id == spec.run_id));
+    }
+    let mut ids: Vec<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), runs.len());
+    // A loss hashes its parameters as resolved, so a default written out is the same setting
+    // with the same id (and a changed default would change the ids).
+    let explicit = parse(
+        &text.replace("{ loss = \"gce\" }", "{ loss = \"gce\", q = 0.7 }"),
+        "x.toml",
+    )
+    .unwrap()
+    .resolve()
+    .unwrap();
+    assert_eq!(explicit.losses, experiment.losses);
+    let gce = |runs: &[crate::grid::RunSpec]| runs[2].run_id.clone();
+    assert_eq!(gce(&crate::grid::expand(&explicit)), gce(&runs));
+}
+
+#[test]
+fn a_loss_entry_that_no_run_could_train_is_refused_with_its_index() {
+    let with = |losses: &str| {
+        GOOD.replace(
+            "epsilons = [0.0, 0.1]",
+            &format!("epsilons = [0.0, 0.1]\nlosses = [{losses}]"),
+        )
+    };
+    check(
+        &with("{ loss = \"gce\", q = 0 }"),
+        "x.toml:13: targets.losses[0]: GCE q 0 is outside (0, 1]",
+    );
+    check(
+        &with("{ loss = \"ce\", epsilon = 0.3, convention = \"uniform\" }"),
+        "x.toml:13: targets.losses[0]: cross-entropy with uniform smoothing is what targets.epsilons runs: list ε = 0.3 there; a `ce` entry here is for convention = \"off-classes\"",
+    );
+    check(
+        &with("{ loss = \"ce\", epsilon = 0, convention = \"off-classes\" }"),
+        "x.toml:13: targets.losses[0]: ε = 0 is hard targets in either convention: list 0 in targets.epsilons",
+    );
+    check(
+        &with("{ loss = \"focal\" }, { loss = \"focal\", gamma = 2 }"),
+        "x.toml:13: targets.losses[1]: focal with these parameters is listed twice: each setting once",
+    );
+    let instance =
+        with("{ loss = \"forward\" }").replace("model = \"symmetric\"", "model = \"instance\"");
+    let error = parse(&instance, "x.toml").unwrap_err().to_string();
+    assert!(
+        error.contains("targets.losses[0]: forward correction needs the known transition matrix of the noise, and instance-dependent noise has none") 
+            || error.contains("targets.losses[0]: forward correction needs the known transition matrix of the noise, and instance-dependent noise has no class-level transition matrix"),
+        "{error}"
+    );
+    for bad in [
+        "{ loss = \"gce\", beta = 0.5 }",
+        "{ loss = \"nope\" }",
+        "{ q = 0.7 }",
+        "\"gce\"",
+    ] {
+        let error = parse(&with(bad), "x.toml").unwrap_err().to_string();
+        assert!(
+            error.starts_with("x.toml:13: targets.losses"),
+            "{bad}: {error}"
+        );
+        assert_eq!(error.lines().count(), 1, "{error}");
+        assert!(!error.contains("LossConfig"), "{error}");
+    }
+}

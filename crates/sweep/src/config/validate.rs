@@ -1,7 +1,10 @@
 //! The rules of the experiment file that its types cannot express.
 
 use super::resolve::BLOBS_DEFAULT_CLASSES;
-use super::schema::{DataSource, ExperimentConfig, ModelKindName, NoiseModelName, OptimizerName};
+use super::schema::{
+    ConventionName, DataSource, ExperimentConfig, LossConfig, ModelKindName, NoiseModelName,
+    OptimizerName,
+};
 
 /// Every range and consistency rule the types cannot express, as (dotted key, message) pairs.
 pub(super) fn validate(config: &ExperimentConfig) -> Vec<(String, String)> {
@@ -480,6 +483,7 @@ pub(super) fn validate(config: &ExperimentConfig) -> Vec<(String, String)> {
         (trainer::LabelSmoothing::MIN_EPSILON, 1.0),
         "ε = 1 already makes every target uniform, and below −8 negative smoothing (ε < 0) is untried",
     );
+    check_losses(&mut problem, config);
     if let Some(warmup) = config.training.warmup_epochs
         && warmup >= config.training.epochs
     {
@@ -600,6 +604,76 @@ pub(super) fn validate(config: &ExperimentConfig) -> Vec<(String, String)> {
         );
     }
     problems
+}
+
+/// The entries of `targets.losses`: each a loss the trainer can run (parameters in range), none
+/// that `targets.epsilons` already expresses, none twice, and forward correction only for noise
+/// with a known transition matrix.
+fn check_losses(problem: &mut impl FnMut(&str, String), config: &ExperimentConfig) {
+    let mut seen: Vec<trainer::Loss> = Vec::new();
+    for (index, entry) in config.targets.losses.iter().enumerate() {
+        let key = format!("targets.losses[{index}]");
+        if let LossConfig::Ce {
+            epsilon,
+            convention,
+        } = entry
+        {
+            if *convention == ConventionName::Uniform {
+                problem(
+                    &key,
+                    format!(
+                        "cross-entropy with uniform smoothing is what targets.epsilons runs: list ε = {epsilon} there; a `ce` entry here is for convention = \"off-classes\""
+                    ),
+                );
+                continue;
+            }
+            if *epsilon == 0.0 {
+                problem(
+                    &key,
+                    "ε = 0 is hard targets in either convention: list 0 in targets.epsilons".into(),
+                );
+                continue;
+            }
+        }
+        if let LossConfig::Forward {} = entry {
+            let unknown = match config.noise.model {
+                NoiseModelName::Instance => Some(
+                    "instance-dependent noise has no class-level transition matrix: each sample's flip rate and destination depend on its features",
+                ),
+                NoiseModelName::File => Some(
+                    "labels read from a file come with no transition matrix (to correct with their estimate, use noise.model = \"matrix\" with matrix_from)",
+                ),
+                _ => None,
+            };
+            if let Some(why) = unknown {
+                problem(
+                    &key,
+                    format!(
+                        "forward correction needs the known transition matrix of the noise, and {why}"
+                    ),
+                );
+                continue;
+            }
+        }
+        let loss = entry.loss();
+        // Forward correction's one parameter, its matrix, is the noise's: nothing to check here.
+        let checked = match entry {
+            LossConfig::Forward {} => Ok(()),
+            _ => loss.check(),
+        };
+        if let Err(message) = checked {
+            problem(&key, message);
+        } else if seen.contains(&loss) {
+            problem(
+                &key,
+                format!(
+                    "{} with these parameters is listed twice: each setting once",
+                    entry.name()
+                ),
+            );
+        }
+        seen.push(loss);
+    }
 }
 
 /// The smallest height and width of an image the CNN takes: two 2×2 max-pools must leave at
