@@ -47,7 +47,7 @@ pub struct PageChart {
 pub struct ReportPage<'a> {
     /// Question, title and settings.
     pub context: &'a ReportContext,
-    /// `runs.csv` rows: what the grid holds (rates, seeds, ε values, statuses, realised noise).
+    /// `runs.csv` rows: what the grid holds (rates, seeds, target settings, statuses, realised noise).
     pub runs: &'a [RunRow],
     /// `summary.csv` rows.
     pub summary: &'a [SummaryRow],
@@ -456,7 +456,7 @@ pub fn headline(best: &[BestEpsilonRow], levels: &NoiseLevels) -> Option<String>
 
 /// Per (noise model, nominal rate) of `runs`, the realised share of flipped training labels:
 /// the mean over seeds of `realised_noise_rate`, taking each seed's first run that did not fail
-/// (or its first run when all failed), since every ε of a seed shares its noisy labels.
+/// (or its first run when all failed), since every setting of a seed shares its noisy labels.
 fn realised_rates(runs: &[RunRow]) -> Vec<(String, f64, f64)> {
     let mut groups: Vec<(String, f64)> = Vec::new();
     for run in runs {

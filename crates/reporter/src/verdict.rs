@@ -48,7 +48,8 @@ pub struct BestEpsilonRow {
     pub hard_runs: usize,
     /// Runs with ε ≠ 0 at this rate, finished or not.
     pub soft_runs: usize,
-    /// The ε values with a mean of this criterion at this rate: the candidates compared.
+    /// The label-smoothing settings with a mean of this criterion at this rate: the candidates
+    /// compared.
     pub n_epsilons: usize,
 }
 

@@ -435,7 +435,7 @@ fn note_uncached(reason: &str) {
     });
 }
 
-/// The noisy labels shared by every ε at one (noise rate, seed): the heart of the paired design.
+/// The noisy labels shared by every target setting at one (noise rate, seed): the heart of the paired design.
 #[derive(Debug, Clone)]
 pub struct GroupNoise {
     /// Noisy training labels.
@@ -614,8 +614,8 @@ pub fn run_one(
         device: trainer::Device::Cpu,
         project_classes: projected_classes(experiment, &prepared.test, spec),
     };
-    // Initial weights and batch order depend on the seed index alone, so every ε (and every noise
-    // rate) of one seed starts from the same weights and sees the same batches.
+    // Initial weights and batch order depend on the seed index alone, so every setting (and
+    // every noise rate) of one seed starts from the same weights and sees the same batches.
     let seeds = TrainSeeds {
         init: derive_seed(experiment.seed, &format!("init|{}", spec.seed)),
         order: derive_seed(experiment.seed, &format!("order|{}", spec.seed)),

@@ -188,7 +188,7 @@ struct Plan<'a> {
     pending: Vec<&'a RunSpec>,
 }
 
-/// The noisy labels of each (rate index, seed) group, shared by its ε values.
+/// The noisy labels of each (rate index, seed) group, shared by its target settings.
 type Groups = BTreeMap<(usize, u64), GroupNoise>;
 
 /// Runs the experiment; completed runs are saved as they finish, so an interrupted sweep resumes
@@ -331,7 +331,7 @@ fn open_folder(sweep: Sweep<'_>, plan: &Plan<'_>) -> Result<()> {
 }
 
 /// Draws the noisy labels of each (rate, seed) group of the pending runs once, to be shared by
-/// its ε values, and writes each group's file into `noisy-labels/`.
+/// its target settings, and writes each group's file into `noisy-labels/`.
 fn draw_group_noise(
     sweep: Sweep<'_>,
     prepared: &PreparedData,

@@ -1,4 +1,4 @@
-//! Gain heatmaps: one cell per (noise rate, ε), coloured on a diverging scale centred on zero, with
+//! Gain heatmaps: one cell per (noise rate, target setting), coloured on a diverging scale centred on zero, with
 //! cells whose 95% interval contains zero muted so that only resolved differences stand out.
 
 use plotters::coord::Shift;
@@ -393,7 +393,7 @@ fn draw_cell<DB: DrawingBackend>(
     Ok(())
 }
 
-/// A (rate, ε) without data: white, outlined, marked "n/a".
+/// A (rate, setting) without data: white, outlined, marked "n/a".
 fn draw_missing<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     ((x0, y0), (x1, y1)): ((i32, i32), (i32, i32)),
