@@ -241,31 +241,16 @@ mod tests {
     fn run() -> RunRow {
         RunRow {
             run_id: "00ff".into(),
-            noise_model: "symmetric".into(),
-            noise_rate: 0.2,
-            label_set: None,
-            seed: 3,
-            loss: crate::LossName::Ce,
-            epsilon: Some(0.1),
-            alpha: None,
-            beta: None,
-            q: None,
-            gamma: None,
-            log_zero: None,
             status: RunStatusLabel::Diverged,
             epochs_completed: 2,
             realised_noise_rate: 0.19,
-            test_accuracy: Some(0.5),
             best_test_accuracy: Some(0.625),
-            best_epoch: Some(1),
             val_selected_test_accuracy: None,
             val_selected_epoch: None,
             test_nll: Some(1.25),
             test_ece: Some(0.125),
             train_accuracy_noisy: Some(0.75),
-            train_accuracy_clean: Some(0.5),
-            memorised_share: None,
-            message: None,
+            ..crate::rows::test_run(0.2, 3, 0.1, 0.5)
         }
     }
 

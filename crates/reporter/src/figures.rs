@@ -403,30 +403,10 @@ mod tests {
         let run = |rate: f64, set: &str| crate::RunRow {
             run_id: set.into(),
             noise_model: "file".into(),
-            noise_rate: rate,
             label_set: Some(set.into()),
-            seed: 0,
-            loss: crate::LossName::Ce,
-            epsilon: Some(0.0),
-            alpha: None,
-            beta: None,
-            q: None,
-            gamma: None,
-            log_zero: None,
-            status: crate::RunStatusLabel::Finished,
-            epochs_completed: 1,
-            realised_noise_rate: rate,
-            test_accuracy: Some(0.5),
-            best_test_accuracy: Some(0.5),
-            best_epoch: Some(1),
             val_selected_test_accuracy: None,
             val_selected_epoch: None,
-            test_nll: Some(1.0),
-            test_ece: Some(0.1),
-            train_accuracy_noisy: Some(0.5),
-            train_accuracy_clean: Some(0.5),
-            memorised_share: None,
-            message: None,
+            ..crate::rows::test_run(rate, 0, 0.0, 0.5)
         };
         let levels = NoiseLevels::from_runs(&[run(0.4, "worst"), run(0.1, "careful")]);
         let rows: Vec<TransitionRow> = [0.4, 0.1]

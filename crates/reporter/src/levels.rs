@@ -133,30 +133,8 @@ mod tests {
         RunRow {
             run_id: "r".into(),
             noise_model: model.into(),
-            noise_rate: rate,
             label_set: set.map(String::from),
-            seed: 0,
-            loss: crate::LossName::Ce,
-            epsilon: Some(0.0),
-            alpha: None,
-            beta: None,
-            q: None,
-            gamma: None,
-            log_zero: None,
-            status: crate::RunStatusLabel::Finished,
-            epochs_completed: 1,
-            realised_noise_rate: rate,
-            test_accuracy: None,
-            best_test_accuracy: None,
-            best_epoch: None,
-            val_selected_test_accuracy: None,
-            val_selected_epoch: None,
-            test_nll: None,
-            test_ece: None,
-            train_accuracy_noisy: None,
-            train_accuracy_clean: None,
-            memorised_share: None,
-            message: None,
+            ..crate::rows::test_run(rate, 0, 0.0, 0.5)
         }
     }
 

@@ -160,31 +160,14 @@ mod tests {
     fn run(seed: u64, epsilon: f64, accuracy: f64, status: RunStatusLabel) -> RunRow {
         RunRow {
             run_id: format!("{seed}-{epsilon}"),
-            noise_model: "symmetric".into(),
-            noise_rate: 0.4,
-            label_set: None,
-            seed,
-            loss: crate::LossName::Ce,
-            epsilon: Some(epsilon),
-            alpha: None,
-            beta: None,
-            q: None,
-            gamma: None,
-            log_zero: None,
             status,
             epochs_completed: 3,
-            realised_noise_rate: 0.4,
-            test_accuracy: Some(accuracy),
-            best_test_accuracy: Some(accuracy),
-            best_epoch: Some(1),
             val_selected_test_accuracy: None,
             val_selected_epoch: None,
-            test_nll: Some(1.0),
-            test_ece: Some(0.1),
             train_accuracy_noisy: Some(0.9),
             train_accuracy_clean: Some(0.6),
             memorised_share: Some(0.5),
-            message: None,
+            ..crate::rows::test_run(0.4, seed, epsilon, accuracy)
         }
     }
 

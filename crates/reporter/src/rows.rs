@@ -305,3 +305,38 @@ serde_csv_row!(
     ProjectionRow [added: "loss", "alpha", "beta", "q", "gamma", "log_zero"],
     TransitionRow
 );
+
+/// A finished label-smoothing run for the crate's tests: symmetric noise, label smoothing at
+/// `epsilon`, every accuracy `accuracy`, NLL 1, ECE 0.1, training accuracies 0.5, one epoch, no
+/// memorised share. Tests override what they are about.
+#[cfg(test)]
+pub(crate) fn test_run(rate: f64, seed: u64, epsilon: f64, accuracy: f64) -> RunRow {
+    RunRow {
+        run_id: format!("{rate}-{seed}-{epsilon}"),
+        noise_model: "symmetric".into(),
+        noise_rate: rate,
+        label_set: None,
+        seed,
+        loss: LossName::Ce,
+        epsilon: Some(epsilon),
+        alpha: None,
+        beta: None,
+        q: None,
+        gamma: None,
+        log_zero: None,
+        status: RunStatusLabel::Finished,
+        epochs_completed: 1,
+        realised_noise_rate: rate,
+        test_accuracy: Some(accuracy),
+        best_test_accuracy: Some(accuracy),
+        best_epoch: Some(1),
+        val_selected_test_accuracy: Some(accuracy),
+        val_selected_epoch: Some(1),
+        test_nll: Some(1.0),
+        test_ece: Some(0.1),
+        train_accuracy_noisy: Some(0.5),
+        train_accuracy_clean: Some(0.5),
+        memorised_share: None,
+        message: None,
+    }
+}

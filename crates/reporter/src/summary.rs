@@ -183,32 +183,8 @@ mod tests {
 
     fn run(rate: f64, seed: u64, epsilon: f64, accuracy: f64, status: RunStatusLabel) -> RunRow {
         RunRow {
-            run_id: format!("{rate}-{seed}-{epsilon}"),
-            noise_model: "symmetric".into(),
-            noise_rate: rate,
-            label_set: None,
-            seed,
-            loss: crate::LossName::Ce,
-            epsilon: Some(epsilon),
-            alpha: None,
-            beta: None,
-            q: None,
-            gamma: None,
-            log_zero: None,
             status,
-            epochs_completed: 1,
-            realised_noise_rate: rate,
-            test_accuracy: Some(accuracy),
-            best_test_accuracy: Some(accuracy),
-            best_epoch: Some(1),
-            val_selected_test_accuracy: Some(accuracy),
-            val_selected_epoch: Some(1),
-            test_nll: Some(1.0),
-            test_ece: Some(0.1),
-            train_accuracy_noisy: Some(0.5),
-            train_accuracy_clean: Some(0.5),
-            memorised_share: None,
-            message: None,
+            ..crate::rows::test_run(rate, seed, epsilon, accuracy)
         }
     }
 
