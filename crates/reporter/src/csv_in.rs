@@ -380,8 +380,18 @@ mod tests {
                 "runs.csv:2: column `epsilon` holds 0.1, but loss `gce` has no such parameter (it has q)",
             ),
             (
-                RunRow { q: None, ..gce },
+                RunRow {
+                    q: None,
+                    ..gce.clone()
+                },
                 "runs.csv:2: column `q` is empty, but loss `gce` has that parameter",
+            ),
+            (
+                RunRow {
+                    q: Some(1.5),
+                    ..gce.clone()
+                },
+                "runs.csv:2: column `q`: 1.5 is outside (0, 1], the values a sweep runs `gce` with",
             ),
             (
                 RunRow {

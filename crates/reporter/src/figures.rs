@@ -209,7 +209,8 @@ fn grid_cells(rates: &[f64], settings: &[Setting]) -> (Vec<(f64, Setting)>, usiz
         .copied()
         .filter(|s| !s.is_robust() && s.epsilon().is_some_and(|e| e >= 0.0))
         .collect();
-    let columns = if smoothing.is_empty() {
+    // Hard targets alone are no comparison: then the first and the last setting of all.
+    let columns = if smoothing.len() < 2 {
         pick(settings)
     } else {
         pick(&smoothing)

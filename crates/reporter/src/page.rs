@@ -143,7 +143,7 @@ pub fn robust_answer(losses: &[BestLossRow], levels: &NoiseLevels) -> Option<Str
             };
             let best = if epsilon_mean == mean {
                 format!(
-                    "the best settings tie: ε = {} and {loss} ({})",
+                    "ε = {} ties with the best robust loss, {loss}, as the best setting ({})",
                     epsilon_text(epsilon),
                     accuracy(mean)
                 )
@@ -268,8 +268,14 @@ fn grid_gap(rows: &[&BestEpsilonRow]) -> Option<&'static str> {
     }
     if rows.iter().all(|r| r.best_soft.is_none()) {
         return Some(if rows.iter().all(|r| r.soft_runs == 0) {
-            "This grid has only hard targets (ε = 0), so there is no ε ≠ 0 to compare them \
-             against."
+            if rows.iter().any(|r| r.robust_runs > 0) {
+                "This grid has no label smoothing (ε ≠ 0) beside hard targets (ε = 0), so there \
+                 is no ε to compare them against; its losses built for label noise are compared \
+                 with hard targets in the paired-gain table."
+            } else {
+                "This grid has only hard targets (ε = 0), so there is no ε ≠ 0 to compare them \
+                 against."
+            }
         } else {
             "No label-smoothing (ε ≠ 0) run of this grid finished, so there is nothing to compare \
              hard targets against."
@@ -856,6 +862,13 @@ fn loss_section(out: &mut String, page: &ReportPage<'_>) {
         "{}",
         best_loss_table(page.losses, &NoiseLevels::from_runs(page.runs))
     );
+    if page.losses.iter().any(|r| r.gain.is_none()) {
+        let _ = writeln!(
+            out,
+            "– under gain: no seed has finished runs of both that loss and hard targets (ε = 0) \
+             at that rate.\n"
+        );
+    }
     if page
         .losses
         .iter()
@@ -1009,6 +1022,7 @@ mod tests {
             best_soft: (epsilon != 0.0).then_some((Setting::smoothing(epsilon), mean)),
             hard_runs: 5,
             soft_runs: 10,
+            robust_runs: 0,
             n_epsilons: 3,
         }
     }

@@ -100,6 +100,9 @@ impl fmt::Display for LossName {
 /// bootstrap).
 pub const PARAMETER_COLUMNS: [&str; 6] = ["epsilon", "alpha", "beta", "q", "gamma", "log_zero"];
 
+/// A parameter column, whether a value is allowed in it, and the allowed range as text.
+type ParameterRange = (&'static str, fn(f64) -> bool, &'static str);
+
 /// The most negative ε a sweep accepts (the trainer's bound for negative smoothing).
 const MIN_EPSILON: f64 = -8.0;
 
@@ -169,13 +172,40 @@ impl Setting {
                 _ => {}
             }
         }
-        match self.epsilon() {
-            Some(epsilon) if !(MIN_EPSILON..=1.0).contains(&epsilon) => Err(format!(
+        if let Some(epsilon) = self.epsilon()
+            && !(MIN_EPSILON..=1.0).contains(&epsilon)
+        {
+            return Err(format!(
                 "column `epsilon`: {epsilon} is outside [{MIN_EPSILON}, 1], the label-smoothing \
                  values a sweep can run"
-            )),
-            _ => Ok(()),
+            ));
         }
+        // The ranges a sweep accepts for the other parameters (docs/DEFINITIONS.md#losses).
+        let ranges: &[ParameterRange] = match self.loss {
+            LossName::BootstrapSoft | LossName::BootstrapHard => {
+                &[("beta", |v| (0.0..=1.0).contains(&v), "[0, 1]")]
+            }
+            LossName::Gce => &[("q", |v| v > 0.0 && v <= 1.0, "(0, 1]")],
+            LossName::Sce => &[
+                ("alpha", |v| v >= 0.0, "[0, ∞)"),
+                ("beta", |v| v >= 0.0, "[0, ∞)"),
+                ("log_zero", |v| v < 0.0, "(−∞, 0)"),
+            ],
+            LossName::Focal => &[("gamma", |v| v >= 0.0, "[0, ∞)")],
+            _ => &[],
+        };
+        for (column, allowed, range) in ranges {
+            if let Some(value) = self.parameter(column)
+                && !(value.is_finite() && allowed(value))
+            {
+                return Err(format!(
+                    "column `{column}`: {value} is outside {range}, the values a sweep runs `{}` \
+                     with",
+                    self.loss
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The value of the parameter column `name`, if the setting has it.
@@ -237,7 +267,9 @@ impl Setting {
             .parameters
             .iter()
             .zip(symbols)
-            .filter_map(|(value, symbol)| value.map(|v| format!("{symbol} = {}", short_number(v))))
+            .filter_map(|(value, symbol)| {
+                value.map(|v| format!("{symbol} = {}", parameter_text(v)))
+            })
             .collect();
         match self.loss {
             LossName::Ce => values.join(", "),
@@ -297,6 +329,17 @@ impl Setting {
 impl fmt::Display for Setting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.label())
+    }
+}
+
+/// A parameter value in a label: as [`short_number`] writes it, or in scientific notation when
+/// that would hide it (a non-zero value below 10⁻⁴, which it rounds to 0) or spell it out in
+/// hundreds of digits (10⁶ and above).
+fn parameter_text(value: f64) -> String {
+    if value != 0.0 && value.is_finite() && !(1e-4..1e6).contains(&value.abs()) {
+        format!("{value:e}").replace('-', "−")
+    } else {
+        short_number(value)
     }
 }
 
@@ -393,6 +436,14 @@ mod tests {
             ["gce", "", "", "", "0.700000", "", ""].map(String::from)
         );
         assert_eq!(Setting::header().len(), gce.cells().len());
+        // Parameters that short numbers would hide or spell out in full stay readable.
+        let tiny = Setting::new(LossName::Focal, &[("gamma", 1e-300)]).unwrap();
+        assert_eq!(tiny.label(), "focal γ = 1e−300");
+        let huge = Setting::new(
+            LossName::Sce,
+            &[("alpha", 1e30), ("beta", 1.0), ("log_zero", -4.0)],
+        );
+        assert_eq!(huge.unwrap().label(), "sce α = 1e30, β = 1, A = −4");
         for loss in LossName::ALL {
             assert_eq!(LossName::parse(loss.as_str()), Some(loss));
         }

@@ -48,6 +48,9 @@ pub struct BestEpsilonRow {
     pub hard_runs: usize,
     /// Runs with ε ≠ 0 at this rate, finished or not.
     pub soft_runs: usize,
+    /// Runs of the losses built for label noise at this rate, finished or not: not candidates,
+    /// but the report says the grid has them.
+    pub robust_runs: usize,
     /// The label-smoothing settings with a mean of this criterion at this rate: the candidates
     /// compared.
     pub n_epsilons: usize,
@@ -150,6 +153,11 @@ pub fn best_epsilons(summary: &[SummaryRow], paired: &[PairedRow]) -> Vec<BestEp
             .filter(|r| r.setting.is_smoothing())
             .map(|r| r.n_runs)
             .sum();
+        let robust_runs = summary
+            .iter()
+            .filter(|r| r.noise_model == model && r.noise_rate == rate && r.setting.is_robust())
+            .map(|r| r.n_runs)
+            .sum();
         for criterion in VERDICT_METRICS {
             let candidates: Vec<(Setting, f64)> = at_rate
                 .iter()
@@ -183,6 +191,7 @@ pub fn best_epsilons(summary: &[SummaryRow], paired: &[PairedRow]) -> Vec<BestEp
                 best_soft,
                 hard_runs,
                 soft_runs,
+                robust_runs,
                 n_epsilons: candidates.len(),
             });
         }

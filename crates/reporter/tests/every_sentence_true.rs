@@ -756,3 +756,24 @@ fn the_best_epsilon_is_judged_by_the_interval_of_the_best_robust_loss() {
     assert!(!plain.contains("Against the losses built for label noise"));
     assert!(!plain.contains("## Best loss built for label noise"));
 }
+
+#[test]
+fn a_grid_of_hard_targets_and_robust_losses_does_not_call_itself_hard_targets_only() {
+    let mut runs = grid(3, &[0.0]);
+    for seed in 0..3 {
+        runs.push(gce(0.0, seed, 0.85 + 0.01 * seed as f64));
+        runs.push(gce(0.4, seed, 0.75 + 0.01 * seed as f64));
+    }
+    let page = page(&runs);
+    assert!(
+        answer(&page).starts_with(
+            "This grid has no label smoothing (ε ≠ 0) beside hard targets (ε = 0), so there is no \
+             ε to compare them against; its losses built for label noise are compared with hard \
+             targets in the paired-gain table."
+        ),
+        "{}",
+        answer(&page)
+    );
+    assert!(!page.contains("only hard targets"), "{page}");
+    assert!(robust_paragraph(&page).contains("the best ε (0, hard targets, at "));
+}

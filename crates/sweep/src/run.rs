@@ -637,13 +637,13 @@ pub fn report_context(experiment: &Experiment) -> reporter::ReportContext {
     } else {
         "a"
     };
-    let robust: Vec<String> = experiment
-        .losses
-        .iter()
-        .map(crate::grid::setting_of)
-        .filter(|setting| setting.is_robust())
-        .map(|setting| setting.label())
-        .collect();
+    // In the order the tables list them.
+    let robust: Vec<String> =
+        reporter::sorted_settings(experiment.losses.iter().map(crate::grid::setting_of))
+            .into_iter()
+            .filter(|setting| setting.is_robust())
+            .map(|setting| setting.label())
+            .collect();
     let losses = if robust.is_empty() {
         String::new()
     } else {

@@ -247,4 +247,45 @@ fn check_refuses_an_off_classes_epsilon_the_classes_cannot_take_and_warns_withou
         "{}",
         common::stderr(&check)
     );
+    // Settings that carry no label information, or repeat hard targets, are warned about.
+    fs::write(
+        &path,
+        config.replace(
+            "losses = [{ loss = \"ce\", epsilon = 0.9, convention = \"off-classes\" }]",
+            "losses = [{ loss = \"ce\", epsilon = 0.6666666666666666, convention = \"off-classes\" }, { loss = \"focal\", gamma = 0 }]",
+        ),
+    )
+    .unwrap();
+    let check = sweep(&["check", path.to_str().unwrap()]);
+    assert_success(&check);
+    let warnings = common::stderr(&check);
+    assert!(
+        warnings.contains("targets.losses[0]: ε = 0.6666666666666666 = (K − 1)/K in the off-classes convention makes every target uniform over the 3 classes")
+            && warnings.contains("targets.losses[1]: γ = 0 trains exactly as hard targets"),
+        "{warnings}"
+    );
+    // Forward correction at a rate whose matrix gives some label no mass can never train: an
+    // error before anything runs, not a failed run to retry.
+    fs::write(
+        &path,
+        config
+            .replace(
+                "model = \"symmetric\"",
+                "model = \"matrix\"\nmatrix = [[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.5, 0.5]]",
+            )
+            .replace("rates = [0.0, 0.4]", "rates = [0.0, 1.0]")
+            .replace(
+                "losses = [{ loss = \"ce\", epsilon = 0.9, convention = \"off-classes\" }]",
+                "losses = [{ loss = \"forward\" }]",
+            ),
+    )
+    .unwrap();
+    let check = sweep(&["check", path.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(2), "{}", common::stderr(&check));
+    assert!(
+        common::stderr(&check)
+            .contains("targets.losses[0]: forward correction cannot train at noise rate 1: column 0 of the forward-correction transition matrix is all zero"),
+        "{}",
+        common::stderr(&check)
+    );
 }

@@ -216,6 +216,36 @@ impl ExperimentConfig {
             ));
         }
         for (index, entry) in self.targets.losses.iter().enumerate() {
+            let key = format!("targets.losses[{index}]");
+            let same_as_hard = "trains exactly as hard targets (plain cross-entropy), so its runs repeat the ε = 0 runs";
+            let reason = match *entry {
+                LossConfig::Ce { epsilon, .. }
+                    if (epsilon - (k as f64 - 1.0) / k as f64).abs() < 1e-12 =>
+                {
+                    Some(format!(
+                        "ε = {epsilon} = (K − 1)/K in the off-classes convention makes every target uniform over the {k} classes whatever the label, so these runs' targets carry no label information"
+                    ))
+                }
+                LossConfig::BootstrapSoft { beta: Some(beta) }
+                | LossConfig::BootstrapHard { beta: Some(beta) }
+                    if beta == 0.0 =>
+                {
+                    Some("β = 0 makes the target the model's own prediction, whatever the label, so these runs never see a label".to_string())
+                }
+                LossConfig::BootstrapSoft { beta: Some(beta) }
+                | LossConfig::BootstrapHard { beta: Some(beta) }
+                    if beta == 1.0 =>
+                {
+                    Some(format!("β = 1 {same_as_hard}"))
+                }
+                LossConfig::Focal { gamma: Some(0.0) } => {
+                    Some(format!("γ = 0 {same_as_hard}"))
+                }
+                _ => None,
+            };
+            if let Some(reason) = reason {
+                found.push((key.clone(), reason));
+            }
             if let LossConfig::Ce { epsilon, .. } = entry
                 && *epsilon < 0.0
                 && warmup == 0

@@ -67,18 +67,20 @@ pub(super) fn key_at(text: &str, offset: usize) -> Option<String> {
                 walk(inner, &name, offset, found);
                 continue;
             }
-            if !(key.span().contains(&offset) || value.span().contains(&offset)) {
-                continue;
+            let holds = key.span().contains(&offset) || value.span().contains(&offset);
+            if holds {
+                *found = Some(name.clone());
             }
-            *found = Some(name.clone());
             if let DeValue::Array(items) = value.get_ref() {
                 for (index, item) in items.iter().enumerate() {
+                    let element = format!("{name}[{index}]");
                     if item.span().contains(&offset) {
-                        let element = format!("{name}[{index}]");
                         *found = Some(element.clone());
-                        if let DeValue::Table(inner) = item.get_ref() {
-                            walk(inner, &element, offset, found);
-                        }
+                    }
+                    // An `[[array]]` table's span is its header only, like a `[table]`'s: its
+                    // keys are searched whatever it holds.
+                    if let DeValue::Table(inner) = item.get_ref() {
+                        walk(inner, &element, offset, found);
                     }
                 }
             }

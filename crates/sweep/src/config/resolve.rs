@@ -286,6 +286,9 @@ impl Experiment {
             .filter(|loss| matches!(loss, trainer::Loss::LabelSmoothing(_)))
             .count();
         let robust = self.losses.len() - smoothing;
+        if robust == 0 {
+            return format!("{} ε", self.epsilons.len() + smoothing);
+        }
         format!(
             "{} ({} ε, {} built for label noise)",
             reporter::counted(self.epsilons.len() + self.losses.len(), "target setting"),
@@ -386,6 +389,50 @@ impl Experiment {
                 ));
             }
             _ => {}
+        }
+        if problems.is_empty() {
+            problems.extend(self.forward_problems(facts));
+        }
+        problems
+    }
+
+    /// Forward correction at each rate whose transition matrix it cannot use (a noisy label that
+    /// never occurs: a column of T without mass), as (key, reason). The matrix of `matrix_from`
+    /// is known only once the labels are read; a run at such a rate fails with the same reason.
+    fn forward_problems(&self, facts: &DataFacts) -> Vec<(String, String)> {
+        let k = facts.n_classes;
+        let Some(index) = self
+            .losses
+            .iter()
+            .position(|loss| matches!(loss, trainer::Loss::ForwardCorrection(_)))
+        else {
+            return Vec::new();
+        };
+        let mut problems = Vec::new();
+        for &rate in &self.noise.rates {
+            let matrix = match &self.noise.source {
+                NoiseSource::Model(model) => model.matrix(rate, k).ok(),
+                NoiseSource::Pairs(pairs) => class_pairs(pairs, &facts.class_names, k)
+                    .ok()
+                    .and_then(|pairs| noise::ClassMap::new(&pairs, k).ok())
+                    .and_then(|map| map.matrix(rate).ok()),
+                NoiseSource::Matrix(matrix) => matrix.scaled(rate).ok(),
+                _ => None,
+            };
+            let Some(matrix) = matrix else {
+                continue;
+            };
+            let forward = trainer::Loss::ForwardCorrection(trainer::ForwardCorrection::new(
+                matrix.rows().to_vec(),
+            ));
+            if let Err(message) = forward.check_classes(k) {
+                problems.push((
+                    format!("targets.losses[{index}]"),
+                    format!(
+                        "forward correction cannot train at noise rate {rate}: {message}; leave that rate out or drop forward"
+                    ),
+                ));
+            }
         }
         problems
     }

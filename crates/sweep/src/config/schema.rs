@@ -399,8 +399,44 @@ pub struct TargetsConfig {
     /// The other target settings, each a loss with its parameters (those left out take their
     /// literature defaults), every one paired with hard targets like an ε. Left out of the
     /// serialized form when empty, so configurations without it hash as before it existed.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "loss_tables"
+    )]
     pub losses: Vec<LossConfig>,
+}
+
+/// The entries of `targets.losses`, each only as a table: serde would also read a loss from an
+/// array of values in field order (`["gce", 0.5]`), whose numbers carry no names.
+fn loss_tables<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<LossConfig>, D::Error> {
+    struct Table(LossConfig);
+
+    impl<'de> Deserialize<'de> for Table {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Entry;
+            impl<'de> serde::de::Visitor<'de> for Entry {
+                type Value = LossConfig;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str(
+                        "a table naming a loss and its parameters, such as { loss = \"gce\", q = 0.7 }",
+                    )
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    map: A,
+                ) -> Result<LossConfig, A::Error> {
+                    LossConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                }
+            }
+            deserializer.deserialize_map(Entry).map(Table)
+        }
+    }
+
+    let tables = Vec::<Table>::deserialize(deserializer)?;
+    Ok(tables.into_iter().map(|Table(loss)| loss).collect())
 }
 
 /// One entry of `targets.losses`: `{ loss = "gce", q = 0.7 }`. Each loss takes only its own
@@ -473,19 +509,6 @@ pub enum ConventionName {
 }
 
 impl LossConfig {
-    /// The loss's name as the `loss` key writes it.
-    pub fn name(&self) -> &'static str {
-        match self {
-            LossConfig::Ce { .. } => "ce",
-            LossConfig::BootstrapSoft { .. } => "bootstrap-soft",
-            LossConfig::BootstrapHard { .. } => "bootstrap-hard",
-            LossConfig::Gce { .. } => "gce",
-            LossConfig::Sce { .. } => "sce",
-            LossConfig::Focal { .. } => "focal",
-            LossConfig::Forward {} => "forward",
-        }
-    }
-
     /// The optional parameters of the entry by key, for filling in and undoing defaults: each
     /// key, its slot and its default.
     pub fn optional_parameters(&mut self) -> Vec<(&'static str, &mut Option<f64>, f64)> {

@@ -1191,14 +1191,30 @@ fn a_loss_entry_that_no_run_could_train_is_refused_with_its_index() {
     );
     check(
         &with("{ loss = \"focal\" }, { loss = \"focal\", gamma = 2 }"),
-        "x.toml:13: targets.losses[1]: focal with these parameters is listed twice: each setting once",
+        "x.toml:13: targets.losses[1]: focal γ = 2 is targets.losses[0] again: each setting once",
+    );
+    // Values the tables would write alike are one setting, as are grid values.
+    check(
+        &with("{ loss = \"focal\" }, { loss = \"focal\", gamma = 2.0000001 }"),
+        "x.toml:13: targets.losses[1]: focal γ = 2 is targets.losses[0] again to the six decimals the tables write: each setting once",
+    );
+    check(
+        &GOOD.replace("epsilons = [0.0, 0.1]", "epsilons = [0.0, 0.1, 0.1000001]"),
+        "x.toml:12: targets.epsilons[2]: 0.1000001 is 0.1 again to the six decimals the tables write: each grid value once",
+    );
+    // An array of tables names the entry at fault, at its header.
+    check(
+        &GOOD.replace(
+            "[model]",
+            "[[targets.losses]]\nloss = \"focal\"\n\n[[targets.losses]]\nloss = \"gce\"\ngamma = 3\n\n[model]",
+        ),
+        "x.toml:17: targets.losses[1]: unknown field `gamma`, expected `q`",
     );
     let instance =
         with("{ loss = \"forward\" }").replace("model = \"symmetric\"", "model = \"instance\"");
     let error = parse(&instance, "x.toml").unwrap_err().to_string();
     assert!(
-        error.contains("targets.losses[0]: forward correction needs the known transition matrix of the noise, and instance-dependent noise has none") 
-            || error.contains("targets.losses[0]: forward correction needs the known transition matrix of the noise, and instance-dependent noise has no class-level transition matrix"),
+        error.contains("targets.losses[0]: forward correction needs the known transition matrix of the noise, and instance-dependent noise has no class-level transition matrix"),
         "{error}"
     );
     for bad in [
@@ -1206,6 +1222,8 @@ fn a_loss_entry_that_no_run_could_train_is_refused_with_its_index() {
         "{ loss = \"nope\" }",
         "{ q = 0.7 }",
         "\"gce\"",
+        // An array in field order would carry numbers without names.
+        "[\"gce\", 0.5]",
     ] {
         let error = parse(&with(bad), "x.toml").unwrap_err().to_string();
         assert!(

@@ -610,7 +610,8 @@ pub(super) fn validate(config: &ExperimentConfig) -> Vec<(String, String)> {
 /// that `targets.epsilons` already expresses, none twice, and forward correction only for noise
 /// with a known transition matrix.
 fn check_losses(problem: &mut impl FnMut(&str, String), config: &ExperimentConfig) {
-    let mut seen: Vec<trainer::Loss> = Vec::new();
+    // Each setting as the tables write it (six decimals), with its entry's index.
+    let mut seen: Vec<(Vec<String>, usize, trainer::Loss)> = Vec::new();
     for (index, entry) in config.targets.losses.iter().enumerate() {
         let key = format!("targets.losses[{index}]");
         if let LossConfig::Ce {
@@ -663,16 +664,22 @@ fn check_losses(problem: &mut impl FnMut(&str, String), config: &ExperimentConfi
         };
         if let Err(message) = checked {
             problem(&key, message);
-        } else if seen.contains(&loss) {
-            problem(
-                &key,
-                format!(
-                    "{} with these parameters is listed twice: each setting once",
-                    entry.name()
-                ),
-            );
+        } else {
+            let setting = crate::grid::setting_of(&loss);
+            let cells = setting.cells();
+            if let Some((_, earlier, first)) = seen.iter().find(|(other, ..)| *other == cells) {
+                let how = if *first == loss {
+                    ""
+                } else {
+                    " to the six decimals the tables write"
+                };
+                problem(
+                    &key,
+                    format!("{setting} is targets.losses[{earlier}] again{how}: each setting once"),
+                );
+            }
+            seen.push((cells, index, loss));
         }
-        seen.push(loss);
     }
 }
 
@@ -708,10 +715,19 @@ fn check_grid_in(
                 &format!("{key}[{index}]"),
                 format!("{value} is outside [{low}, {high}]: {why}"),
             );
-        } else if values[..index].contains(&value) {
+        } else if let Some(&earlier) = values[..index]
+            .iter()
+            .find(|&&earlier| reporter::format_float(earlier) == reporter::format_float(value))
+        {
+            // The tables write six decimals: two values that agree to them would be one group.
+            let again = if earlier == value {
+                format!("{value} appears twice")
+            } else {
+                format!("{value} is {earlier} again to the six decimals the tables write")
+            };
             problem(
                 &format!("{key}[{index}]"),
-                format!("{value} appears twice: each grid value once"),
+                format!("{again}: each grid value once"),
             );
         }
     }
