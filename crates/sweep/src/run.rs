@@ -703,6 +703,14 @@ fn resolved_settings(experiment: &Experiment) -> serde_json::Value {
             "seed": b.seed,
         })),
         "optimizer": optimizer_settings(&experiment.training.optimizer),
+        // Every parameter of each loss, defaults included, as the tables name the setting.
+        "losses": (!experiment.losses.is_empty()).then(|| {
+            experiment
+                .losses
+                .iter()
+                .map(|loss| crate::grid::setting_of(loss).label())
+                .collect::<Vec<String>>()
+        }),
     })
 }
 
