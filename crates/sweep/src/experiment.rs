@@ -9,7 +9,7 @@ use data::{Dataset, Split, SplitParams, Standardizer};
 use noise::NoisyLabels;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use reporter::{CalibrationRow, EpochRow, ProjectionRow, RunRow, RunStatusLabel};
+use reporter::{CalibrationRow, EpochRow, HasSetting, ProjectionRow, RunRow, RunStatusLabel};
 use serde::{Deserialize, Serialize};
 use trainer::{RunOutcome, RunStatus, TrainData, TrainError, TrainParams, TrainSeeds};
 
@@ -529,6 +529,25 @@ pub fn draw_noise(
     })
 }
 
+/// `$row { … }`, a row type with setting columns, with the `loss` and parameter columns of
+/// `$setting` (a [`reporter::Setting`]) and the other fields as given.
+macro_rules! with_setting {
+    ($setting:expr, $row:ident { $($fields:tt)* }) => {{
+        let setting: reporter::Setting = $setting;
+        let [epsilon, alpha, beta, q, gamma, log_zero] = setting.parameters;
+        $row {
+            loss: setting.loss,
+            epsilon,
+            alpha,
+            beta,
+            q,
+            gamma,
+            log_zero,
+            $($fields)*
+        }
+    }};
+}
+
 /// The transition matrix (rows = clean class) that noise of `noise_rate` draws the labels of
 /// `data` from; `None` for noise without one: instance-dependent noise and labels read from a
 /// file.
@@ -634,28 +653,26 @@ pub fn run_one(
         .projection
         .iter()
         .flatten()
-        .map(|point| ProjectionRow {
-            run_id: run.run_id.clone(),
-            noise_model: run.noise_model.clone(),
-            noise_rate: run.noise_rate,
-            seed: run.seed,
-            loss: run.loss,
-            epsilon: run.epsilon,
-            alpha: run.alpha,
-            beta: run.beta,
-            q: run.q,
-            gamma: run.gamma,
-            log_zero: run.log_zero,
-            test_index: point.test_index,
-            class: point.class,
-            class_name: prepared
-                .test
-                .class_names
-                .get(point.class)
-                .cloned()
-                .unwrap_or_else(|| point.class.to_string()),
-            x: point.x,
-            y: point.y,
+        .map(|point| {
+            with_setting!(
+                run.setting(),
+                ProjectionRow {
+                    run_id: run.run_id.clone(),
+                    noise_model: run.noise_model.clone(),
+                    noise_rate: run.noise_rate,
+                    seed: run.seed,
+                    test_index: point.test_index,
+                    class: point.class,
+                    class_name: prepared
+                        .test
+                        .class_names
+                        .get(point.class)
+                        .cloned()
+                        .unwrap_or_else(|| point.class.to_string()),
+                    x: point.x,
+                    y: point.y,
+                }
+            )
         })
         .collect();
     Ok(RunRecord {
@@ -677,68 +694,37 @@ pub fn failed_record(
     message: String,
     seconds: f64,
 ) -> RunRecord {
-    let setting = SettingColumns::of(spec);
+    let setting = spec.setting();
     RunRecord {
-        run: RunRow {
-            run_id: spec.run_id.clone(),
-            noise_model: experiment.noise.name().to_string(),
-            noise_rate: level_rate(spec, noise),
-            label_set: spec.label_set.clone(),
-            seed: spec.seed,
-            loss: setting.loss,
-            epsilon: setting.epsilon,
-            alpha: setting.alpha,
-            beta: setting.beta,
-            q: setting.q,
-            gamma: setting.gamma,
-            log_zero: setting.log_zero,
-            status: RunStatusLabel::Failed,
-            epochs_completed: 0,
-            realised_noise_rate: noise.map_or(0.0, |n| n.train.realised_rate()),
-            test_accuracy: None,
-            best_test_accuracy: None,
-            best_epoch: None,
-            val_selected_test_accuracy: None,
-            val_selected_epoch: None,
-            test_nll: None,
-            test_ece: None,
-            train_accuracy_noisy: None,
-            train_accuracy_clean: None,
-            memorised_share: None,
-            message: Some(message),
-        },
+        run: with_setting!(
+            setting,
+            RunRow {
+                run_id: spec.run_id.clone(),
+                noise_model: experiment.noise.name().to_string(),
+                noise_rate: level_rate(spec, noise),
+                label_set: spec.label_set.clone(),
+                seed: spec.seed,
+                status: RunStatusLabel::Failed,
+                epochs_completed: 0,
+                realised_noise_rate: noise.map_or(0.0, |n| n.train.realised_rate()),
+                test_accuracy: None,
+                best_test_accuracy: None,
+                best_epoch: None,
+                val_selected_test_accuracy: None,
+                val_selected_epoch: None,
+                test_nll: None,
+                test_ece: None,
+                train_accuracy_noisy: None,
+                train_accuracy_clean: None,
+                memorised_share: None,
+                message: Some(message),
+            }
+        ),
         epochs: Vec::new(),
         calibration: Vec::new(),
         projection: Vec::new(),
         seconds,
         training_seconds: 0.0,
-    }
-}
-
-/// A run's `loss` and parameter columns, as its rows write them.
-struct SettingColumns {
-    loss: reporter::LossName,
-    epsilon: Option<f64>,
-    alpha: Option<f64>,
-    beta: Option<f64>,
-    q: Option<f64>,
-    gamma: Option<f64>,
-    log_zero: Option<f64>,
-}
-
-impl SettingColumns {
-    fn of(spec: &RunSpec) -> SettingColumns {
-        let setting = spec.setting();
-        let [epsilon, alpha, beta, q, gamma, log_zero] = setting.parameters;
-        SettingColumns {
-            loss: setting.loss,
-            epsilon,
-            alpha,
-            beta,
-            q,
-            gamma,
-            log_zero,
-        }
     }
 }
 
@@ -772,25 +758,21 @@ fn calibration_rows(run: &RunRow, bins: &[trainer::CalibrationBin]) -> Vec<Calib
         .enumerate()
         .map(|(index, bin)| {
             let occupied = bin.count > 0;
-            CalibrationRow {
-                run_id: run.run_id.clone(),
-                noise_model: run.noise_model.clone(),
-                noise_rate: run.noise_rate,
-                seed: run.seed,
-                loss: run.loss,
-                epsilon: run.epsilon,
-                alpha: run.alpha,
-                beta: run.beta,
-                q: run.q,
-                gamma: run.gamma,
-                log_zero: run.log_zero,
-                bin: index,
-                confidence_low: index as f64 / n_bins,
-                confidence_high: (index + 1) as f64 / n_bins,
-                count: bin.count as u64,
-                mean_confidence: occupied.then(|| bin.confidence_sum / bin.count as f64),
-                accuracy: occupied.then(|| bin.correct as f64 / bin.count as f64),
-            }
+            with_setting!(
+                run.setting(),
+                CalibrationRow {
+                    run_id: run.run_id.clone(),
+                    noise_model: run.noise_model.clone(),
+                    noise_rate: run.noise_rate,
+                    seed: run.seed,
+                    bin: index,
+                    confidence_low: index as f64 / n_bins,
+                    confidence_high: (index + 1) as f64 / n_bins,
+                    count: bin.count as u64,
+                    mean_confidence: occupied.then(|| bin.confidence_sum / bin.count as f64),
+                    accuracy: occupied.then(|| bin.correct as f64 / bin.count as f64),
+                }
+            )
         })
         .collect()
 }
@@ -804,33 +786,31 @@ fn rows(
 ) -> (RunRow, Vec<EpochRow>) {
     let noise_model = experiment.noise.name().to_string();
     let noise_rate = level_rate(spec, Some(noise));
-    let setting = SettingColumns::of(spec);
+    let setting = spec.setting();
     let epochs: Vec<EpochRow> = outcome
         .epochs
         .iter()
-        .map(|e| EpochRow {
-            run_id: spec.run_id.clone(),
-            noise_model: noise_model.clone(),
-            noise_rate,
-            seed: spec.seed,
-            loss: setting.loss,
-            epsilon: setting.epsilon,
-            alpha: setting.alpha,
-            beta: setting.beta,
-            q: setting.q,
-            gamma: setting.gamma,
-            log_zero: setting.log_zero,
-            epoch: e.epoch,
-            learning_rate: e.learning_rate,
-            train_loss: e.train_loss,
-            train_accuracy_noisy: e.train_accuracy_noisy,
-            train_accuracy_clean: e.train_accuracy_clean,
-            memorised_share: e.memorised_share,
-            corrected_share: e.corrected_share,
-            validation_accuracy: e.validation_accuracy,
-            test_accuracy: e.test_accuracy,
-            test_nll: e.test_nll,
-            test_ece: e.test_ece,
+        .map(|e| {
+            with_setting!(
+                setting,
+                EpochRow {
+                    run_id: spec.run_id.clone(),
+                    noise_model: noise_model.clone(),
+                    noise_rate,
+                    seed: spec.seed,
+                    epoch: e.epoch,
+                    learning_rate: e.learning_rate,
+                    train_loss: e.train_loss,
+                    train_accuracy_noisy: e.train_accuracy_noisy,
+                    train_accuracy_clean: e.train_accuracy_clean,
+                    memorised_share: e.memorised_share,
+                    corrected_share: e.corrected_share,
+                    validation_accuracy: e.validation_accuracy,
+                    test_accuracy: e.test_accuracy,
+                    test_nll: e.test_nll,
+                    test_ece: e.test_ece,
+                }
+            )
         })
         .collect();
     let last = outcome.epochs.last();
@@ -851,42 +831,38 @@ fn rows(
     };
     let best = first_max(|e| Some(e.test_accuracy));
     let val_selected = first_max(|e| e.validation_accuracy);
-    let run = RunRow {
-        run_id: spec.run_id.clone(),
-        noise_model,
-        noise_rate,
-        label_set: spec.label_set.clone(),
-        seed: spec.seed,
-        loss: setting.loss,
-        epsilon: setting.epsilon,
-        alpha: setting.alpha,
-        beta: setting.beta,
-        q: setting.q,
-        gamma: setting.gamma,
-        log_zero: setting.log_zero,
-        status: match outcome.status {
-            RunStatus::Finished => RunStatusLabel::Finished,
-            RunStatus::Diverged { .. } => RunStatusLabel::Diverged,
-        },
-        epochs_completed: outcome.epochs.len(),
-        realised_noise_rate: noise.train.realised_rate(),
-        test_accuracy: last.map(|e| e.test_accuracy),
-        best_test_accuracy: best.map(|e| e.test_accuracy),
-        best_epoch: best.map(|e| e.epoch),
-        val_selected_test_accuracy: val_selected.map(|e| e.test_accuracy),
-        val_selected_epoch: val_selected.map(|e| e.epoch),
-        test_nll: last.map(|e| e.test_nll),
-        test_ece: last.map(|e| e.test_ece),
-        train_accuracy_noisy: last.map(|e| e.train_accuracy_noisy),
-        train_accuracy_clean: last.map(|e| e.train_accuracy_clean),
-        memorised_share: last.and_then(|e| e.memorised_share),
-        message: match outcome.status {
-            RunStatus::Finished => None,
-            RunStatus::Diverged { epoch } => Some(format!(
-                "the training loss became NaN or infinite in epoch {epoch}"
-            )),
-        },
-    };
+    let run = with_setting!(
+        setting,
+        RunRow {
+            run_id: spec.run_id.clone(),
+            noise_model,
+            noise_rate,
+            label_set: spec.label_set.clone(),
+            seed: spec.seed,
+            status: match outcome.status {
+                RunStatus::Finished => RunStatusLabel::Finished,
+                RunStatus::Diverged { .. } => RunStatusLabel::Diverged,
+            },
+            epochs_completed: outcome.epochs.len(),
+            realised_noise_rate: noise.train.realised_rate(),
+            test_accuracy: last.map(|e| e.test_accuracy),
+            best_test_accuracy: best.map(|e| e.test_accuracy),
+            best_epoch: best.map(|e| e.epoch),
+            val_selected_test_accuracy: val_selected.map(|e| e.test_accuracy),
+            val_selected_epoch: val_selected.map(|e| e.epoch),
+            test_nll: last.map(|e| e.test_nll),
+            test_ece: last.map(|e| e.test_ece),
+            train_accuracy_noisy: last.map(|e| e.train_accuracy_noisy),
+            train_accuracy_clean: last.map(|e| e.train_accuracy_clean),
+            memorised_share: last.and_then(|e| e.memorised_share),
+            message: match outcome.status {
+                RunStatus::Finished => None,
+                RunStatus::Diverged { epoch } => Some(format!(
+                    "the training loss became NaN or infinite in epoch {epoch}"
+                )),
+            },
+        }
+    );
     (run, epochs)
 }
 
