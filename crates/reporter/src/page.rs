@@ -29,6 +29,12 @@ pub struct ReportContext {
     pub question: String,
     /// The resolved settings, as (dotted key, value) pairs.
     pub settings: Vec<(String, String)>,
+    /// `I/N` when the folder holds one shard of the grid (`--shard I/N`), whose tables and
+    /// sentences then cover that shard's runs only. Not stored in the manifest's `report`: a
+    /// sweep takes it from its options, `sweep report` from the manifest's `shard`, and a merge
+    /// has none.
+    #[serde(skip)]
+    pub shard: Option<String>,
 }
 
 /// A chart embedded in the page.
@@ -933,6 +939,16 @@ pub fn report_markdown(page: &ReportPage<'_>) -> String {
     let context = page.context;
     let _ = writeln!(out, "# {}\n", context.name);
     let _ = writeln!(out, "**Question.** {}\n", context.question);
+    if let Some(shard) = &context.shard {
+        let _ = writeln!(
+            out,
+            "**Shard {shard}.** This folder holds one shard of the grid, {}, so every table, \
+             chart and sentence below covers those runs only: a setting or noise level may have \
+             fewer seeds here, or none. Run every shard and `sweep merge` them for the \
+             experiment's answer.\n",
+            counted(page.runs.len(), "run")
+        );
+    }
     match headline(page.best, &NoiseLevels::from_runs(page.runs)) {
         Some(answer) => {
             let _ = writeln!(out, "**Answer.** {answer}\n");
@@ -1093,6 +1109,7 @@ mod tests {
             title: "symmetric noise on digits".into(),
             question: "Does ε help?".into(),
             settings: vec![("training.epochs".into(), "30".into())],
+            shard: None,
         };
         let charts = [
             PageChart {

@@ -86,6 +86,7 @@ fn page(runs: &[RunRow]) -> String {
             "resolved.optimizer".into(),
             "Sgd { learning_rate: 0.05, momentum: 0.9, nesterov: false, weight_decay: 0.0 }".into(),
         )],
+        shard: None,
     };
     let summary = summarise(runs);
     let paired = paired_differences(runs);

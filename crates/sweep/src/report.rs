@@ -18,9 +18,15 @@ pub fn read_context(dir: &Path) -> ReportContext {
         .map_err(anyhow::Error::new)
         .and_then(|bytes| Ok(serde_json::from_slice::<serde_json::Value>(&bytes)?))
         .and_then(|manifest| {
-            Ok(serde_json::from_value::<ReportContext>(
+            let mut context = serde_json::from_value::<ReportContext>(
                 manifest.get("report").cloned().unwrap_or_default(),
-            )?)
+            )?;
+            // A shard's folder says so; a merged one has no `shard`.
+            context.shard = manifest
+                .get("shard")
+                .and_then(|shard| shard.as_str())
+                .map(String::from);
+            Ok(context)
         });
     stored.unwrap_or_else(|error| {
         errln!(
@@ -38,6 +44,7 @@ pub fn read_context(dir: &Path) -> ReportContext {
                        noise, compared with hard targets (ε = 0), at each noise rate?"
                 .into(),
             settings: Vec::new(),
+            shard: None,
         }
     })
 }

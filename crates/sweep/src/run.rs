@@ -533,7 +533,14 @@ fn done_records<'p>(plan: &'p Plan<'_>) -> Vec<&'p RunRecord> {
 fn write_tables_and_report(sweep: Sweep<'_>, plan: &Plan<'_>) -> Result<Aggregates> {
     let done = done_records(plan);
     let tables = ResultTables::from_records(&done).write(sweep.dir.root())?;
-    write_report(sweep.dir.root(), &tables, &report_context(sweep.experiment))
+    let context = reporter::ReportContext {
+        shard: sweep
+            .options
+            .shard
+            .map(|shard| format!("{}/{}", shard.index, shard.count)),
+        ..report_context(sweep.experiment)
+    };
+    write_report(sweep.dir.root(), &tables, &context)
 }
 
 /// Where the selected runs stand: finished, diverged, failed or never started.
@@ -559,6 +566,13 @@ fn print_outcome(
     started: Instant,
 ) {
     let seeds = sweep.experiment.seeds;
+    if let Some(shard) = sweep.options.shard {
+        outln!(
+            "Shard {}/{} only: these numbers cover this shard's runs, not the experiment (merge the shards with `sweep merge`).",
+            shard.index,
+            shard.count
+        );
+    }
     outln!(
         "Clean test accuracy at the last epoch, mean ± half-width of the 95% confidence interval over {} seed{}.",
         seeds,
@@ -669,6 +683,7 @@ pub fn report_context(experiment: &Experiment) -> reporter::ReportContext {
             ),
         },
         settings,
+        shard: None,
     }
 }
 

@@ -212,6 +212,15 @@ fn shards_merge_into_the_bytes_of_a_single_machine_sweep() {
         sizes.push(record_count(shard));
     }
     assert_eq!(sizes, vec![3, 3, 2], "8 runs dealt to 3 shards");
+    // A shard's page says it covers the shard only, also when rebuilt from its folder.
+    let shard_page = || fs::read_to_string(shards[1].join("report.md")).unwrap();
+    assert!(
+        shard_page().contains("**Shard 2/3.** This folder holds one shard of the grid, 3 runs,"),
+        "{}",
+        shard_page()
+    );
+    assert_success(&sweep(&["report", shards[1].to_str().unwrap()]));
+    assert!(shard_page().contains("**Shard 2/3.**"));
 
     // A missing shard leaves runs out: exit 1, and the report covers what was found.
     let partial = dir.path().join("partial");
@@ -228,6 +237,8 @@ fn shards_merge_into_the_bytes_of_a_single_machine_sweep() {
     args.extend(["--out", merged.to_str().unwrap()]);
     assert_success(&sweep(&args));
     assert_same_results(&single, &merged);
+    let merged_page = fs::read_to_string(merged.join("report.md")).unwrap();
+    assert!(!merged_page.contains("Shard"), "{merged_page}");
 
     // Folders of a different experiment are refused before anything is written.
     let other_config = write_config(
