@@ -14,8 +14,7 @@ use serde::{Deserialize, Serialize};
 use trainer::{RunOutcome, RunStatus, TrainData, TrainError, TrainParams, TrainSeeds};
 
 use crate::config::{
-    DataFacts, Experiment, ImageFolderTest, NoiseSource, Source as DataSource, class_pairs,
-    failing_rows,
+    DataFacts, Experiment, ImageFolderTest, NoiseSource, Source as DataSource, failing_rows,
 };
 use crate::grid::{RunSpec, derive_seed};
 
@@ -557,22 +556,18 @@ fn noise_transition(
     noise_rate: f64,
     data: &Dataset,
 ) -> anyhow::Result<Option<noise::TransitionMatrix>> {
-    let k = data.n_classes;
-    Ok(Some(match &experiment.noise.source {
-        NoiseSource::Instance { .. } | NoiseSource::File(_) => return Ok(None),
-        NoiseSource::Estimated(_) => prepared
-            .estimated
-            .as_ref()
-            .ok_or_else(|| anyhow::anyhow!("the label set was not read"))?
-            .scaled(noise_rate)?,
-        NoiseSource::Model(model) => model.matrix(noise_rate, k)?,
-        NoiseSource::Pairs(pairs) => {
-            let pairs = class_pairs(pairs, &data.class_names, k)
-                .map_err(|(_, message)| anyhow::anyhow!("noise.pairs: {message}"))?;
-            noise::ClassMap::new(&pairs, k)?.matrix(noise_rate)?
-        }
-        NoiseSource::Matrix(matrix) => matrix.scaled(noise_rate)?,
-    }))
+    let source = &experiment.noise.source;
+    if matches!(source, NoiseSource::Estimated(_)) && prepared.estimated.is_none() {
+        anyhow::bail!("the label set was not read");
+    }
+    source
+        .transition(
+            noise_rate,
+            data.n_classes,
+            &data.class_names,
+            prepared.estimated.as_ref(),
+        )
+        .map_err(anyhow::Error::msg)
 }
 
 /// A finished run as stored on disk: its `runs.csv` row, its `epochs.csv`, `calibration.csv` and

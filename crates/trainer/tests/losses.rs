@@ -3,12 +3,11 @@
 use data::Dataset;
 use trainer::{
     BootstrapHard, BootstrapSoft, Device, Focal, ForwardCorrection, Gce, LabelSmoothing, Loss,
-    ModelKind, OptimizerParams, RunStatus, Sce, Schedule, TrainData, TrainParams, TrainSeeds,
-    train,
+    ModelKind, OptimizerParams, RunStatus, Sce, Schedule, TrainParams, TrainSeeds, train,
 };
 
 mod common;
-use common::splits_of;
+use common::{noisy_data, splits_of};
 
 /// Every fifth training label moved to the next class: 20% pair-flip noise.
 fn flipped(train: &Dataset) -> Vec<usize> {
@@ -45,13 +44,7 @@ const SEEDS: TrainSeeds = TrainSeeds { init: 3, order: 4 };
 fn negative_smoothing_after_a_warm_up_trains_without_diverging() {
     let (train_set, validation, test) = splits_of(4, 1);
     let noisy = flipped(&train_set);
-    let data = TrainData {
-        train: &train_set,
-        train_noisy: &noisy,
-        validation: &validation,
-        validation_noisy: &validation.labels,
-        test: &test,
-    };
+    let data = noisy_data(&train_set, &noisy, &validation, &test);
     let outcome = train(&data, &params(Loss::label_smoothing(-0.8), 3, 15), SEEDS).unwrap();
     assert_eq!(outcome.status, RunStatus::Finished);
     assert_eq!(outcome.epochs.len(), 15);
@@ -75,13 +68,7 @@ fn negative_smoothing_after_a_warm_up_trains_without_diverging() {
 fn warm_up_epochs_train_plain_cross_entropy_then_the_configured_loss() {
     let (train_set, validation, test) = splits_of(4, 1);
     let noisy = flipped(&train_set);
-    let data = TrainData {
-        train: &train_set,
-        train_noisy: &noisy,
-        validation: &validation,
-        validation_noisy: &validation.labels,
-        test: &test,
-    };
+    let data = noisy_data(&train_set, &noisy, &validation, &test);
     let warmed = params(Loss::Gce(Gce::default()), 2, 4);
     assert_eq!(warmed.epoch_loss(2), &Loss::cross_entropy());
     assert_eq!(warmed.epoch_loss(3), &Loss::Gce(Gce::default()));
@@ -98,13 +85,7 @@ fn warm_up_epochs_train_plain_cross_entropy_then_the_configured_loss() {
 #[test]
 fn a_warm_up_as_long_as_training_is_refused() {
     let (train_set, validation, test) = splits_of(4, 1);
-    let data = TrainData {
-        train: &train_set,
-        train_noisy: &train_set.labels,
-        validation: &validation,
-        validation_noisy: &validation.labels,
-        test: &test,
-    };
+    let data = noisy_data(&train_set, &train_set.labels, &validation, &test);
     let error = train(&data, &params(Loss::label_smoothing(-0.8), 5, 5), SEEDS).unwrap_err();
     assert_eq!(
         error.to_string(),
@@ -126,13 +107,7 @@ fn a_warm_up_as_long_as_training_is_refused() {
 fn every_loss_learns_a_separable_problem() {
     let (train_set, validation, test) = splits_of(4, 1);
     let noisy = flipped(&train_set);
-    let data = TrainData {
-        train: &train_set,
-        train_noisy: &noisy,
-        validation: &validation,
-        validation_noisy: &validation.labels,
-        test: &test,
-    };
+    let data = noisy_data(&train_set, &noisy, &validation, &test);
     // The noise of `flipped`: a fifth of each class moves to the next one.
     let transition: Vec<Vec<f64>> = (0..3)
         .map(|i| (0..3).map(|j| [0.8, 0.2, 0.0][(j + 3 - i) % 3]).collect())
@@ -158,13 +133,7 @@ fn every_loss_learns_a_separable_problem() {
         data.image_shape = Some([1, 4, 4]);
     }
     let noisy = flipped(&train_set);
-    let data = TrainData {
-        train: &train_set,
-        train_noisy: &noisy,
-        validation: &validation,
-        validation_noisy: &validation.labels,
-        test: &test,
-    };
+    let data = noisy_data(&train_set, &noisy, &validation, &test);
     let mut cnn = params(Loss::BootstrapHard(BootstrapHard::default()), 1, 5);
     cnn.model = ModelKind::Cnn { channels: [4, 8] };
     let outcome = train(&data, &cnn, SEEDS).unwrap();

@@ -3,7 +3,7 @@
 use data::Dataset;
 
 mod common;
-use common::splits_of;
+use common::{noisy_data, splits_of};
 use trainer::{
     Device, Loss, ModelKind, OptimizerParams, RunOutcome, RunStatus, Schedule, TrainData,
     TrainParams, TrainSeeds, train,
@@ -49,13 +49,7 @@ fn assert_same_results(a: &RunOutcome, b: &RunOutcome) {
 
 /// The splits with their clean labels as the labels trained on.
 fn clean_data<'a>(train: &'a Dataset, validation: &'a Dataset, test: &'a Dataset) -> TrainData<'a> {
-    TrainData {
-        train,
-        train_noisy: &train.labels,
-        validation,
-        validation_noisy: &validation.labels,
-        test,
-    }
+    noisy_data(train, &train.labels, validation, test)
 }
 
 #[test]
@@ -131,13 +125,7 @@ fn memorisation_is_measured_on_flipped_samples_only() {
         .enumerate()
         .map(|(i, &l)| if i % 5 == 0 { (l + 1) % 3 } else { l })
         .collect();
-    let data = TrainData {
-        train: &train_set,
-        train_noisy: &noisy,
-        validation: &validation,
-        validation_noisy: &validation.labels,
-        test: &test,
-    };
+    let data = noisy_data(&train_set, &noisy, &validation, &test);
     let outcome = train(&data, &params(0.0, sgd(0.05)), SEEDS).unwrap();
     for epoch in &outcome.epochs {
         let memorised = epoch.memorised_share.unwrap();
@@ -169,13 +157,7 @@ fn a_huge_learning_rate_diverges_without_failing() {
 fn mismatched_inputs_are_errors_not_panics() {
     let (train_set, validation, test) = splits();
     let short = vec![0; 3];
-    let data = TrainData {
-        train: &train_set,
-        train_noisy: &short,
-        validation: &validation,
-        validation_noisy: &validation.labels,
-        test: &test,
-    };
+    let data = noisy_data(&train_set, &short, &validation, &test);
     let error = train(&data, &params(0.0, sgd(0.05)), SEEDS).unwrap_err();
     assert_eq!(
         error.to_string(),

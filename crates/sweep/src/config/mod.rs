@@ -15,7 +15,7 @@ use std::fmt;
 use std::path::Path;
 
 pub use facts::DataFacts;
-pub use resolve::{Experiment, ImageFolderTest, NoiseSource, Source, class_pairs, failing_rows};
+pub use resolve::{Experiment, ImageFolderTest, NoiseSource, Source, failing_rows};
 pub use schema::*;
 
 use locate::{Origin, key_at, line_of, locate};

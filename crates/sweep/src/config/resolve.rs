@@ -208,6 +208,37 @@ pub enum NoiseSource {
     Estimated(LabelsFile),
 }
 
+impl NoiseSource {
+    /// The transition matrix (rows = clean class) that noise of `rate` draws the labels of data
+    /// with `class_names` (`n_classes` of them) from; `Ok(None)` for noise without one
+    /// (instance-dependent, or read from a file), and for `matrix_from` until its matrix is
+    /// `estimated` from the labels.
+    pub fn transition(
+        &self,
+        rate: f64,
+        n_classes: usize,
+        class_names: &[String],
+        estimated: Option<&noise::TransitionMatrix>,
+    ) -> Result<Option<noise::TransitionMatrix>, String> {
+        let k = n_classes;
+        let matrix = match self {
+            NoiseSource::Instance { .. } | NoiseSource::File(_) => return Ok(None),
+            NoiseSource::Estimated(_) => match estimated {
+                Some(matrix) => matrix.scaled(rate),
+                None => return Ok(None),
+            },
+            NoiseSource::Model(model) => model.matrix(rate, k),
+            NoiseSource::Pairs(pairs) => {
+                let pairs = class_pairs(pairs, class_names, k)
+                    .map_err(|(_, message)| format!("noise.pairs: {message}"))?;
+                noise::ClassMap::new(&pairs, k).and_then(|map| map.matrix(rate))
+            }
+            NoiseSource::Matrix(matrix) => matrix.scaled(rate),
+        };
+        matrix.map(Some).map_err(|error| error.to_string())
+    }
+}
+
 /// A labels file and the label sets read from it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelsFile {
@@ -410,16 +441,12 @@ impl Experiment {
         };
         let mut problems = Vec::new();
         for &rate in &self.noise.rates {
-            let matrix = match &self.noise.source {
-                NoiseSource::Model(model) => model.matrix(rate, k).ok(),
-                NoiseSource::Pairs(pairs) => class_pairs(pairs, &facts.class_names, k)
-                    .ok()
-                    .and_then(|pairs| noise::ClassMap::new(&pairs, k).ok())
-                    .and_then(|map| map.matrix(rate).ok()),
-                NoiseSource::Matrix(matrix) => matrix.scaled(rate).ok(),
-                _ => None,
-            };
-            let Some(matrix) = matrix else {
+            // A matrix that cannot be built is the noise checks' to report.
+            let Ok(Some(matrix)) = self
+                .noise
+                .source
+                .transition(rate, k, &facts.class_names, None)
+            else {
                 continue;
             };
             let forward = trainer::Loss::ForwardCorrection(trainer::ForwardCorrection::new(
@@ -975,7 +1002,7 @@ pub fn failing_rows(matrix: &noise::TransitionMatrix) -> Vec<usize> {
 /// The `[clean, noisy]` pairs of an asymmetric class map as class indices, names looked up in
 /// `class_names` (the data's, index = class). On failure, the index of the first pair that
 /// names no class of the data and why.
-pub fn class_pairs(
+fn class_pairs(
     pairs: &[[ClassRef; 2]],
     class_names: &[String],
     n_classes: usize,

@@ -542,7 +542,13 @@ impl LossConfig {
     /// correction gets an empty matrix: a run fills in the transition matrix of its noise.
     pub fn loss(&self) -> trainer::Loss {
         use trainer::{BootstrapHard, BootstrapSoft, Focal, Gce, LabelSmoothing, Loss, Sce};
-        match *self {
+        // The defaults are those of `optional_parameters`, filled into a copy.
+        let mut filled = self.clone();
+        for (_, slot, default) in filled.optional_parameters() {
+            slot.get_or_insert(default);
+        }
+        let value = |slot: Option<f64>| slot.expect("every optional parameter is filled in");
+        match filled {
             LossConfig::Ce {
                 epsilon,
                 convention,
@@ -550,29 +556,24 @@ impl LossConfig {
                 ConventionName::Uniform => LabelSmoothing::uniform(epsilon),
                 ConventionName::OffClasses => LabelSmoothing::off_classes(epsilon),
             }),
-            LossConfig::BootstrapSoft { beta } => Loss::BootstrapSoft(BootstrapSoft {
-                beta: beta.unwrap_or(BootstrapSoft::default().beta),
-            }),
-            LossConfig::BootstrapHard { beta } => Loss::BootstrapHard(BootstrapHard {
-                beta: beta.unwrap_or(BootstrapHard::default().beta),
-            }),
-            LossConfig::Gce { q } => Loss::Gce(Gce {
-                q: q.unwrap_or(Gce::default().q),
-            }),
+            LossConfig::BootstrapSoft { beta } => {
+                Loss::BootstrapSoft(BootstrapSoft { beta: value(beta) })
+            }
+            LossConfig::BootstrapHard { beta } => {
+                Loss::BootstrapHard(BootstrapHard { beta: value(beta) })
+            }
+            LossConfig::Gce { q } => Loss::Gce(Gce { q: value(q) }),
             LossConfig::Sce {
                 alpha,
                 beta,
                 log_zero,
-            } => {
-                let standard = Sce::default();
-                Loss::Sce(Sce {
-                    alpha: alpha.unwrap_or(standard.alpha),
-                    beta: beta.unwrap_or(standard.beta),
-                    log_zero: log_zero.unwrap_or(standard.log_zero),
-                })
-            }
+            } => Loss::Sce(Sce {
+                alpha: value(alpha),
+                beta: value(beta),
+                log_zero: value(log_zero),
+            }),
             LossConfig::Focal { gamma } => Loss::Focal(Focal {
-                gamma: gamma.unwrap_or(Focal::default().gamma),
+                gamma: value(gamma),
             }),
             LossConfig::Forward {} => {
                 Loss::ForwardCorrection(trainer::ForwardCorrection::new(Vec::new()))

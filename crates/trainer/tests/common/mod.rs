@@ -1,6 +1,7 @@
 //! What the trainer's integration tests share.
 
 use data::{BlobsParams, Dataset, blobs};
+use trainer::TrainData;
 
 /// Three well-separated classes of 300 samples with `n_features` features, split 2:1 between
 /// training (less every tenth sample, kept for validation) and test.
@@ -22,4 +23,20 @@ pub fn splits_of(n_features: usize, seed: u64) -> (Dataset, Dataset, Dataset) {
         all.subset(&validation),
         all.subset(&test),
     )
+}
+
+/// The splits with `train_noisy` as the training labels and clean validation labels.
+pub fn noisy_data<'a>(
+    train: &'a Dataset,
+    train_noisy: &'a [usize],
+    validation: &'a Dataset,
+    test: &'a Dataset,
+) -> TrainData<'a> {
+    TrainData {
+        train,
+        train_noisy,
+        validation,
+        validation_noisy: &validation.labels,
+        test,
+    }
 }
